@@ -1,0 +1,138 @@
+"""Event-sourced aggregates: small, explicit, past-tense events; state only ever changes by applying one.
+
+An aggregate's events are frozen dataclasses subclassing DomainEvent. `Aggregate._trigger` makes the next
+event, applies it and queues it; the repository appends the queue with the expected version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Self, TypeVar
+
+from pydantic import TypeAdapter
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainEvent:
+    stream_id: str
+    version: int
+    occurred_at: datetime
+    actor: str
+    role: str
+
+    # Bumped when the event's fields change meaning; readers upcast older versions.
+    schema_version: ClassVar[int] = 1
+
+    @classmethod
+    def event_type(cls) -> str:
+        return cls.__name__
+
+    def payload(self) -> dict[str, Any]:
+        """The event's own fields as JSON-ready data (envelope fields live in the store's columns)."""
+        dumped = _adapter_for(type(self)).dump_python(self, mode="json")
+        return {k: v for k, v in dumped.items() if k not in _ENVELOPE_FIELDS}
+
+
+_ENVELOPE_FIELDS = frozenset({"stream_id", "version", "occurred_at", "actor", "role"})
+
+
+@functools.cache
+def _adapter_for(event_cls: type[DomainEvent]) -> TypeAdapter[Any]:
+    # Building a TypeAdapter costs milliseconds; events are serialised on every append.
+    return TypeAdapter(event_cls)
+
+
+E = TypeVar("E", bound=DomainEvent)
+
+
+class EventRegistry:
+    """Maps stored event type names back to their classes."""
+
+    def __init__(self, *event_classes: type[DomainEvent]) -> None:
+        self._by_name: dict[str, type[DomainEvent]] = {}
+        self._adapters: dict[str, TypeAdapter[Any]] = {}
+        for cls in event_classes:
+            self.register(cls)
+
+    def register(self, cls: type[DomainEvent]) -> None:
+        self._by_name[cls.event_type()] = cls
+        self._adapters[cls.event_type()] = TypeAdapter(cls)
+
+    def __contains__(self, event_type: str) -> bool:
+        return event_type in self._by_name
+
+    def rebuild(
+        self,
+        event_type: str,
+        *,
+        data: dict[str, Any],
+        stream_id: str,
+        version: int,
+        occurred_at: datetime,
+        actor: str,
+        role: str,
+    ) -> DomainEvent:
+        if event_type not in self._by_name:
+            raise KeyError(f"unknown event type {event_type!r}")
+        fields = dict(data)
+        fields.update(
+            stream_id=stream_id, version=version, occurred_at=occurred_at, actor=actor, role=role
+        )
+        event: DomainEvent = self._adapters[event_type].validate_python(fields)
+        return event
+
+
+class Aggregate:
+    """Base for event-sourced aggregates. Subclasses implement `_apply` (a pure state transition)."""
+
+    stream_type: ClassVar[str]
+
+    def __init__(self, stream_id: str) -> None:
+        self.id = stream_id
+        self.version = 0
+        self._pending: list[DomainEvent] = []
+        self._init_state()
+
+    def _apply(self, event: DomainEvent) -> None:
+        raise NotImplementedError
+
+    def _trigger(
+        self, event_cls: type[E], *, actor: str, role: str, at: datetime, **fields: Any
+    ) -> E:
+        event = event_cls(
+            stream_id=self.id, version=self.version + 1, occurred_at=at, actor=actor, role=role, **fields
+        )
+        self._mutate(event)
+        self._pending.append(event)
+        return event
+
+    def _mutate(self, event: DomainEvent) -> None:
+        self._apply(event)
+        self.version = event.version
+
+    def collect_pending(self) -> list[DomainEvent]:
+        pending, self._pending = self._pending, []
+        return pending
+
+    @property
+    def pending(self) -> tuple[DomainEvent, ...]:
+        return tuple(self._pending)
+
+    @classmethod
+    def rehydrate(cls, stream_id: str, events: Iterable[DomainEvent]) -> Self:
+        aggregate = cls.__new__(cls)
+        Aggregate.__init__(aggregate, stream_id)
+        for event in events:
+            aggregate._mutate(event)
+        return aggregate
+
+    def _init_state(self) -> None:
+        """Set empty state before the first event is applied (called by rehydrate and by __init__)."""
+
+
+def replace(event: E, **changes: Any) -> E:
+    return dataclasses.replace(event, **changes)

@@ -1,0 +1,149 @@
+"""Blob storage for biometric ciphertext: keys `<data-class>/<deployment-id>/<blob-id>`.
+
+Blobs are always ciphertext: callers seal with `lfr_platform.crypto` (binding the blob key as associated
+data) before `put`, so a store never holds a readable face and crypto-shredding a deployment's key makes
+all of its blobs unreadable even before they are deleted.
+
+`FileBlobStore` serves embedded mode. Production uses an S3-compatible store: implement `BlobStore`
+over an S3 client (e.g. aiobotocore) in the service's adapters; it is not here, to keep this library
+free of a heavy cloud SDK that nothing on this machine could test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+from lfr_platform.crypto import DataClass
+from lfr_platform.errors import InvalidInput, NotFound
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_DATA_CLASSES = {member.value for member in DataClass}
+
+
+class BlobNotFound(NotFound):
+    code = "blob_not_found"
+
+
+def blob_key(data_class: DataClass | str, deployment_id: str, blob_id: str) -> str:
+    key = f"{DataClass(data_class).value}/{deployment_id}/{blob_id}"
+    validate_key(key)
+    return key
+
+
+def new_blob_id() -> str:
+    return secrets.token_hex(16)
+
+
+def validate_key(key: str) -> tuple[str, str, str]:
+    """Refuse anything but `<data-class>/<deployment-id>/<blob-id>` with plain segments (no traversal)."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] not in _DATA_CLASSES:
+        raise InvalidInput(f"blob key must be <data-class>/<deployment-id>/<blob-id>, got {key!r}")
+    for part in parts[1:]:
+        if not _SEGMENT.match(part) or part in {".", ".."} or ".." in part:
+            raise InvalidInput(f"blob key segment {part!r} is not allowed")
+    return parts[0], parts[1], parts[2]
+
+
+def _validate_prefix(prefix: str) -> list[str]:
+    parts = [part for part in prefix.split("/") if part]
+    if len(parts) > 3 or (parts and parts[0] not in _DATA_CLASSES):
+        raise InvalidInput(f"blob prefix must start with a data class, got {prefix!r}")
+    for part in parts[1:]:
+        if not _SEGMENT.match(part) or ".." in part:
+            raise InvalidInput(f"blob prefix segment {part!r} is not allowed")
+    return parts
+
+
+class BlobStore(Protocol):
+    async def put(self, key: str, data: bytes) -> None: ...
+
+    async def get(self, key: str) -> bytes:
+        """The stored bytes, or `BlobNotFound`."""
+        ...
+
+    async def delete(self, key: str) -> bool:
+        """True if something was deleted."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str) -> AsyncIterator[str]:
+        """Keys under a prefix such as `alert_media/` or `alert_media/<deployment-id>/`, sorted."""
+        ...
+
+
+class FileBlobStore:
+    """Blobs as files under `root` (0700 directories, 0600 files), written atomically (temp + rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+
+    def _path(self, key: str) -> Path:
+        path = self._root.joinpath(*validate_key(key))
+        if self._root not in path.resolve().parents:  # belt and braces against symlinked segments
+            raise InvalidInput(f"blob key {key!r} escapes the store")
+        return path
+
+    async def put(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self._put, self._path(key), bytes(data))
+
+    @staticmethod
+    def _put(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)  # readers see the old blob or the new one, never half of one
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    async def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {key!r}") from None
+
+    async def delete(self, key: str) -> bool:
+        path = self._path(key)
+        try:
+            await asyncio.to_thread(path.unlink)
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    async def list(self, prefix: str) -> AsyncIterator[str]:
+        parts = _validate_prefix(prefix)
+        keys = await asyncio.to_thread(_list_keys, self._root, parts, prefix)
+        for key in keys:
+            yield key
+
+
+def _list_keys(root: Path, parts: list[str], prefix: str) -> list[str]:
+    keys: list[str] = []
+    # A trailing partial segment ("alert_media/dep") only filters; complete segments pick the directory.
+    complete = parts if prefix.endswith("/") else parts[:-1]
+    base = root.joinpath(*complete[:2])
+    if not base.is_dir():
+        return keys
+    for path in base.rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            key = path.relative_to(root).as_posix()
+            if key.startswith(prefix.lstrip("/")) and key.count("/") == 2:
+                keys.append(key)
+    return sorted(keys)

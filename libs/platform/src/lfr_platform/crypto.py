@@ -1,0 +1,280 @@
+"""AES-256-GCM for biometric payloads, and per-deployment data keys under a master key (envelope encryption).
+
+Blob format (version 1): `0x01 | nonce (12 random bytes) | ciphertext | tag (16)`. The associated data
+(`aad`) binds a ciphertext to its context (e.g. its blob key), so a blob moved elsewhere fails to open.
+
+Each deployment has one data key per data class (`frames`, `alert_media`, `watchlist_media`). Data keys
+are stored only wrapped (AES-GCM under the master key, bound to deployment and class). Destroying a data
+key deletes the wrapped key and leaves a tombstone: every copy of that data, in Kafka, blob stores or
+backups, becomes unreadable (crypto-shredding), and attempts to open it raise `KeyDestroyed`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lfr_platform.errors import LfrError
+
+FORMAT_V1 = b"\x01"
+NONCE_BYTES = 12
+TAG_BYTES = 16
+KEY_BYTES = 32
+OVERHEAD = len(FORMAT_V1) + NONCE_BYTES + TAG_BYTES
+
+
+class DataClass(StrEnum):
+    FRAMES = "frames"
+    ALERT_MEDIA = "alert_media"
+    WATCHLIST_MEDIA = "watchlist_media"
+
+
+class DecryptionFailed(LfrError):
+    """Wrong key, wrong associated data, or tampered/corrupt ciphertext: nothing is returned."""
+
+    code = "decryption_failed"
+    http_status = 500
+
+
+class KeyDestroyed(LfrError):
+    """The data key was crypto-shredded: the data it protected is gone for good."""
+
+    code = "key_destroyed"
+    http_status = 410
+
+
+class KeyNotFound(LfrError):
+    code = "key_not_found"
+    http_status = 404
+
+
+def new_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def seal(key: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
+    _check_key(key)
+    nonce = os.urandom(NONCE_BYTES)  # random 96-bit nonces: safe far beyond any one key's message count here
+    return FORMAT_V1 + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def open_(key: bytes, blob: bytes, aad: bytes = b"") -> bytes:
+    _check_key(key)
+    if len(blob) < OVERHEAD:
+        raise DecryptionFailed("ciphertext is too short to be an LFR sealed blob")
+    if blob[:1] != FORMAT_V1:
+        raise DecryptionFailed(f"unknown sealed-blob format version {blob[0]}")
+    nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(key).decrypt(nonce, body, aad)
+    except InvalidTag:
+        raise DecryptionFailed(
+            "ciphertext failed authentication (wrong key, wrong context, or tampered)"
+        ) from None
+
+
+def _check_key(key: bytes) -> None:
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"AES-256 key must be {KEY_BYTES} bytes, got {len(key)}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Wrapped-key storage (a port: in-memory for tests, SQL for services; the deployments service owns the table)
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedKey:
+    deployment_id: str
+    data_class: DataClass
+    wrapped: bytes | None  # None once destroyed
+    created_at: datetime
+    destroyed_at: datetime | None = None
+
+    @property
+    def destroyed(self) -> bool:
+        return self.wrapped is None
+
+
+class WrappedKeyStore(Protocol):
+    async def get(self, deployment_id: str, data_class: DataClass) -> WrappedKey | None: ...
+
+    async def add(self, key: WrappedKey) -> WrappedKey:
+        """Insert unless a record exists for (deployment, class); return whichever record is stored."""
+        ...
+
+    async def destroy(self, deployment_id: str, data_class: DataClass, at: datetime) -> bool:
+        """Delete the wrapped key material, keeping a tombstone; True if a live key was destroyed."""
+        ...
+
+
+class InMemoryWrappedKeyStore:
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, DataClass], WrappedKey] = {}
+
+    async def get(self, deployment_id: str, data_class: DataClass) -> WrappedKey | None:
+        return self._keys.get((deployment_id, DataClass(data_class)))
+
+    async def add(self, key: WrappedKey) -> WrappedKey:
+        return self._keys.setdefault((key.deployment_id, key.data_class), key)
+
+    async def destroy(self, deployment_id: str, data_class: DataClass, at: datetime) -> bool:
+        slot = (deployment_id, DataClass(data_class))
+        current = self._keys.get(slot)
+        if current is None or current.destroyed:
+            if current is None:
+                self._keys[slot] = WrappedKey(deployment_id, DataClass(data_class), None, at, at)
+            return False
+        self._keys[slot] = WrappedKey(deployment_id, current.data_class, None, current.created_at, at)
+        return True
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The key ring
+
+
+class KeyRing:
+    """Creates, unwraps and destroys per-deployment, per-data-class data keys.
+
+    Unwrapped keys are not cached: a key destroyed by one process must stop working in every process at
+    once, and one AES-GCM unwrap per operation costs microseconds.
+    """
+
+    def __init__(self, master_key: bytes, store: WrappedKeyStore) -> None:
+        _check_key(master_key)
+        self._master = master_key
+        self._store = store
+
+    @staticmethod
+    def _wrap_context(deployment_id: str, data_class: DataClass) -> bytes:
+        return f"lfr-data-key:v1:{deployment_id}:{DataClass(data_class).value}".encode()
+
+    async def ensure_key(self, deployment_id: str, data_class: DataClass | str) -> None:
+        """Create the data key unless it exists (idempotent). Refuses to resurrect a destroyed key."""
+        data_class = DataClass(data_class)
+        existing = await self._store.get(deployment_id, data_class)
+        if existing is not None:
+            if existing.destroyed:
+                raise KeyDestroyed(f"the {data_class} key of deployment {deployment_id} was destroyed")
+            return
+        wrapped = seal(self._master, new_key(), self._wrap_context(deployment_id, data_class))
+        await self._store.add(WrappedKey(deployment_id, data_class, wrapped, datetime.now(UTC)))
+
+    async def data_key(self, deployment_id: str, data_class: DataClass | str) -> bytes:
+        data_class = DataClass(data_class)
+        record = await self._store.get(deployment_id, data_class)
+        if record is None:
+            raise KeyNotFound(f"no {data_class} key for deployment {deployment_id}")
+        if record.wrapped is None:
+            raise KeyDestroyed(
+                f"the {data_class} key of deployment {deployment_id} was destroyed "
+                f"at {record.destroyed_at:%Y-%m-%dT%H:%M:%SZ}; its data cannot be recovered",
+                details={"deployment_id": deployment_id, "data_class": data_class.value},
+            )
+        return open_(self._master, record.wrapped, self._wrap_context(deployment_id, data_class))
+
+    async def seal(
+        self, deployment_id: str, data_class: DataClass | str, plaintext: bytes, aad: bytes
+    ) -> bytes:
+        return seal(await self.data_key(deployment_id, data_class), plaintext, aad)
+
+    async def open_(self, deployment_id: str, data_class: DataClass | str, blob: bytes, aad: bytes) -> bytes:
+        return open_(await self.data_key(deployment_id, data_class), blob, aad)
+
+    async def destroy(self, deployment_id: str, data_class: DataClass | str) -> bool:
+        """Crypto-shred one data key. Returns False if it was already destroyed (idempotent)."""
+        return await self._store.destroy(deployment_id, DataClass(data_class), datetime.now(UTC))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SQL adapter. The deployments service owns the table (its migration creates `data_keys_table`).
+
+data_keys_metadata = MetaData()
+data_keys_table = Table(
+    "data_keys",
+    data_keys_metadata,
+    Column("deployment_id", String(64), primary_key=True),
+    Column("data_class", String(32), primary_key=True),
+    Column("wrapped", LargeBinary, nullable=True),  # NULL = destroyed (tombstone row stays)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("destroyed_at", DateTime(timezone=True), nullable=True),
+)
+
+
+class SqlWrappedKeyStore:
+    """Wrapped keys in one SQL table (PostgreSQL or SQLite).
+
+    Destruction overwrites the wrapped key with NULL. The database may keep the old page until it is
+    reused (PostgreSQL: until VACUUM; SQLite: unless `PRAGMA secure_delete=ON`), and backups keep it for
+    their retention; all of those copies are still sealed under the master key, which never leaves the
+    key-management boundary, so rotate the master key if a backup must be shredded too.
+    """
+
+    def __init__(self, engine: AsyncEngine, table: Table = data_keys_table) -> None:
+        self._engine = engine
+        self._table = table
+
+    async def get(self, deployment_id: str, data_class: DataClass) -> WrappedKey | None:
+        t = self._table
+        query = select(t).where(
+            t.c.deployment_id == deployment_id, t.c.data_class == DataClass(data_class).value
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return WrappedKey(
+            row["deployment_id"],
+            DataClass(row["data_class"]),
+            row["wrapped"],
+            _utc(row["created_at"]),
+            _utc(row["destroyed_at"]) if row["destroyed_at"] else None,
+        )
+
+    async def add(self, key: WrappedKey) -> WrappedKey:
+        values = {
+            "deployment_id": key.deployment_id,
+            "data_class": key.data_class.value,
+            "wrapped": key.wrapped,
+            "created_at": key.created_at,
+            "destroyed_at": key.destroyed_at,
+        }
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(self._table.insert().values(**values))
+        except IntegrityError:  # a concurrent creator won; theirs is the key
+            pass
+        stored = await self.get(key.deployment_id, key.data_class)
+        assert stored is not None
+        return stored
+
+    async def destroy(self, deployment_id: str, data_class: DataClass, at: datetime) -> bool:
+        t = self._table
+        data_class = DataClass(data_class)
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(t)
+                .where(
+                    t.c.deployment_id == deployment_id,
+                    t.c.data_class == data_class.value,
+                    t.c.wrapped.is_not(None),
+                )
+                .values(wrapped=None, destroyed_at=at)
+            )
+            if result.rowcount:
+                return True
+        if await self.get(deployment_id, data_class) is None:  # never created: record the decision anyway
+            await self.add(WrappedKey(deployment_id, data_class, None, at, at))
+        return False
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

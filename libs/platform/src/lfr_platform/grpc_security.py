@@ -1,0 +1,99 @@
+"""Client channels for service-to-service gRPC: TLS when configured, else plaintext on loopback in dev.
+
+    channel = secure_channel(settings.grpc_targets["deployments"], settings)
+
+`settings.grpc_tls` (LFR_GRPC_TLS__CA_FILE, and CERT_FILE/KEY_FILE for a client certificate under mutual
+TLS) turns TLS on. Without it, a plaintext channel is opened only in development and only to a loopback
+address (the embedded stack); anything else is a configuration error raised at start-up, so an internal
+call never silently crosses a network in clear text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+
+from lfr_platform.settings import ConfigurationError, ServiceSettings
+
+LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost", "ip6-loopback"})
+
+
+def target_host(target: str) -> str:
+    """The host part of a gRPC target (`host:port`, `[v6]:port`, `dns:///host:port`, `unix:path`)."""
+    if target.startswith("unix:"):
+        return "unix"
+    rest = target.split("///", 1)[-1] if "://" in target else target
+    if rest.startswith("["):
+        return rest[1 : rest.index("]")]
+    return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
+
+
+def is_loopback(target: str) -> bool:
+    host = target_host(target)
+    if host == "unix" or host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_channel(
+    target: str, settings: ServiceSettings, *, options: Sequence[tuple[str, Any]] = ()
+) -> grpc.aio.Channel:
+    """An asyncio gRPC channel to a peer service, TLS when `settings.grpc_tls` is configured."""
+    tls = settings.grpc_tls
+    if tls.enabled:
+        return grpc.aio.secure_channel(target, tls.channel_credentials(), options=list(options))
+    if settings.environment == "development" and is_loopback(target):
+        return grpc.aio.insecure_channel(target, options=list(options))
+    raise ConfigurationError(
+        f"plaintext gRPC to {target!r} refused ({settings.environment}): set LFR_GRPC_TLS__CA_FILE "
+        "(and LFR_GRPC_TLS__CERT_FILE/KEY_FILE for mutual TLS); plaintext is allowed only to loopback "
+        "addresses in development"
+    )
+
+
+class LazyChannel:
+    """A grpc.aio channel opened on its first call, inside the event loop making that call.
+
+    A composition root builds its peer clients before the service's event loop exists, and a grpc.aio
+    channel belongs to the loop it was created in ("Future attached to a different loop" otherwise).
+    Generated stubs only ask a channel for multicallables, so this stands in for one.
+    """
+
+    def __init__(self, open_channel: Callable[[], grpc.aio.Channel]) -> None:
+        self._open = open_channel
+        self._channel: grpc.aio.Channel | None = None
+
+    def _real(self) -> grpc.aio.Channel:
+        if self._channel is None:
+            self._channel = self._open()
+        return self._channel
+
+    def _deferred(self, kind: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        def invoke(*call_args: Any, **call_kwargs: Any) -> Any:
+            multicallable = getattr(self._real(), kind)(method, *args, **kwargs)
+            return multicallable(*call_args, **call_kwargs)
+
+        return invoke
+
+    def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._deferred("unary_unary", method, args, kwargs)
+
+    def unary_stream(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._deferred("unary_stream", method, args, kwargs)
+
+    def stream_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._deferred("stream_unary", method, args, kwargs)
+
+    def stream_stream(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._deferred("stream_stream", method, args, kwargs)
+
+    async def close(self, grace: float | None = None) -> None:
+        if self._channel is not None:
+            await self._channel.close(grace)
+            self._channel = None

@@ -1,0 +1,141 @@
+"""Runs one service: its HTTP app, its gRPC server (with native gRPC health) and its background tasks
+(outbox relay, Kafka consumers, schedulers) in one event loop, and stops them all cleanly on SIGTERM/SIGINT.
+
+A service's bootstrap builds a `ServiceRuntime`; `__main__` hands it to `serve`. Nothing here knows what a
+service does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import structlog
+import uvicorn
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from lfr_platform.settings import TlsSettings
+
+log = structlog.get_logger(__name__)
+
+# Watchlist images travel to inference's Enrol in one message; gRPC's 4 MB default would refuse a large
+# (already size-checked) upload.
+GRPC_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+GRPC_MESSAGE_OPTIONS = [
+    ("grpc.max_receive_message_length", GRPC_MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", GRPC_MAX_MESSAGE_BYTES),
+]
+
+GrpcRegistrar = Callable[[grpc.aio.Server], None]
+Task = Callable[[], Awaitable[None]]
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    app: Any  # FastAPI
+    grpc_registrars: list[GrpcRegistrar] = field(default_factory=list)
+    grpc_service_names: list[str] = field(default_factory=list)
+    background: list[Task] = field(default_factory=list)
+    on_start: list[Hook] = field(default_factory=list)
+    on_stop: list[Hook] = field(default_factory=list)
+    # gRPC server TLS; None: the app's settings' `grpc_tls` (LFR_GRPC_TLS__CERT_FILE/KEY_FILE/CA_FILE).
+    grpc_tls: TlsSettings | None = None
+
+
+def grpc_tls_of(runtime: ServiceRuntime) -> TlsSettings | None:
+    if runtime.grpc_tls is not None:
+        return runtime.grpc_tls
+    settings = getattr(getattr(runtime.app, "state", None), "settings", None)
+    return getattr(settings, "grpc_tls", None)
+
+
+async def start_grpc(
+    runtime: ServiceRuntime, host: str, port: int, tls: TlsSettings | None = None
+) -> tuple[grpc.aio.Server, int]:
+    """Start the service's gRPC server (+ native health); -> (server, bound port).
+
+    With a server certificate configured it listens with TLS only (and, when `ca_file` is set, requires
+    a client certificate signed by it: mutual TLS); otherwise plaintext, as in the embedded stack.
+    """
+    tls = tls if tls is not None else grpc_tls_of(runtime)
+    server = grpc.aio.server(options=GRPC_MESSAGE_OPTIONS)
+    for register in runtime.grpc_registrars:
+        register(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    address = f"{host}:{port}"
+    if tls is not None and tls.cert_file is not None:
+        bound = server.add_secure_port(address, tls.server_credentials())
+        log.info("grpc listening with TLS", service=runtime.name, mutual=tls.ca_file is not None)
+    else:
+        bound = server.add_insecure_port(address)
+        log.info("grpc listening without TLS", service=runtime.name)
+    await server.start()
+    for name in ["", *runtime.grpc_service_names]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, bound
+
+
+async def _start_grpc(runtime: ServiceRuntime, host: str, port: int) -> grpc.aio.Server:
+    server, _ = await start_grpc(runtime, host, port)
+    return server
+
+
+async def serve(runtime: ServiceRuntime, *, host: str, http_port: int, grpc_port: int | None) -> int:
+    """Serve until SIGTERM/SIGINT; returns the process exit code (1 when a task failed)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+    for hook in runtime.on_start:
+        await hook()
+    grpc_server = await _start_grpc(runtime, host, grpc_port) if grpc_port else None
+    config = uvicorn.Config(
+        runtime.app, host=host, port=http_port, log_config=None, access_log=False, lifespan="on"
+    )
+    http_server = uvicorn.Server(config)
+    # uvicorn installs its own signal handlers; we own shutdown, so it must not.
+    http_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    tasks = [asyncio.create_task(http_server.serve(), name=f"{runtime.name}-http")]
+    tasks += [
+        asyncio.create_task(job(), name=f"{runtime.name}-bg-{i}") for i, job in enumerate(runtime.background)
+    ]
+    log.info("service started", service=runtime.name, http_port=http_port, grpc_port=grpc_port)
+
+    stopper = asyncio.create_task(stop.wait())
+    waiting: set[asyncio.Task[Any]] = {stopper, *tasks}
+    while True:
+        done, waiting = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        # A one-off background job (e.g. rebuilding an index at start) may finish; the service goes on.
+        # The service stops on a signal, when its HTTP server ends, or when a task fails.
+        failed = [t for t in done if t is not stopper and not t.cancelled() and t.exception() is not None]
+        for task in failed:
+            log.error(
+                "service task failed",
+                service=runtime.name,
+                task=task.get_name(),
+                error=repr(task.exception()),
+            )
+        if stopper in done or tasks[0] in done or failed:
+            break
+    http_server.should_exit = True
+    for task in tasks[1:]:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if grpc_server is not None:
+        await grpc_server.stop(grace=2)
+    for hook in runtime.on_stop:
+        with contextlib.suppress(Exception):
+            await hook()
+    stopper.cancel()
+    log.info("service stopped", service=runtime.name, failed=bool(failed))
+    return 1 if failed else 0

@@ -1,0 +1,266 @@
+"""The settings base every service subclasses: one pydantic-settings class, prefix `LFR_`, validated at start.
+
+Nested values use `__` (e.g. `LFR_AUTH__MODE=oidc`, `LFR_AUTH__JWKS_URL=...`). A service adds its own fields:
+
+    class DeploymentsSettings(ServiceSettings):
+        service: str = "deployments"
+        http_port: int = 8101
+        grpc_port: int = 9101
+
+and loads them with `DeploymentsSettings.load()`, which turns every validation problem into one readable
+`ConfigurationError` listing each offending `LFR_...` variable, so a misconfigured pod dies at start-up
+with a message an operator can act on.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lfr_platform.messaging.settings import KafkaSettings
+
+ENV_PREFIX = "LFR_"
+MASTER_KEY_BYTES = 32
+DEV_MASTER_KEY_FILE = "master.key"
+
+# Values people paste from templates; accepting one outside development would make every key guessable.
+_PLACEHOLDERS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "changethis",
+        "change_this",
+        "secret",
+        "password",
+        "placeholder",
+        "dev",
+        "development",
+        "test",
+        "todo",
+        "xxx",
+        "none",
+        "null",
+        "default",
+        "example",
+    }
+)
+
+
+class ConfigurationError(Exception):
+    """Settings are missing or invalid; the message lists every problem, one per line."""
+
+
+class AuthSettings(BaseModel):
+    """How bearer tokens are verified: the embedded development issuer, or an OIDC provider's JWKS."""
+
+    mode: Literal["embedded", "oidc"] = "embedded"
+    issuer: str = "lfr-embedded-dev-issuer"
+    audience: str = "lfr"
+    jwks_url: str | None = None
+    dev_key_path: Path | None = Field(
+        default=None,
+        description="Embedded issuer's private key (PEM); default <data_dir>/auth/dev-issuer.pem",
+    )
+    role_claim: str = "role"
+    name_claim: str = "name"
+    algorithms: list[str] = Field(default_factory=lambda: ["EdDSA", "ES256", "RS256", "PS256"])
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+    jwks_cache_seconds: int = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _oidc_needs_endpoints(self) -> Self:
+        if self.mode == "oidc":
+            missing = [name for name in ("issuer", "audience", "jwks_url") if not getattr(self, name)]
+            if missing:
+                raise ValueError(f"auth mode 'oidc' needs {', '.join(missing)} (LFR_AUTH__<NAME>)")
+        if any(alg.upper().startswith("HS") or alg.lower() == "none" for alg in self.algorithms):
+            raise ValueError("only asymmetric JWT algorithms are accepted (no HS*, no 'none')")
+        return self
+
+
+class TlsSettings(BaseModel):
+    """TLS for internal gRPC (server side and client side). Unset files mean plaintext (embedded mode)."""
+
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    ca_file: Path | None = Field(
+        default=None, description="CA that signs peers; enables mutual TLS on servers"
+    )
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Self:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert_file is not None or self.ca_file is not None
+
+    def server_credentials(self) -> Any:
+        """`grpc.ServerCredentials` for `server.add_secure_port`; requires cert and key."""
+        import grpc
+
+        if self.cert_file is None or self.key_file is None:
+            raise ConfigurationError(
+                "a gRPC TLS server needs LFR_GRPC_TLS__CERT_FILE and LFR_GRPC_TLS__KEY_FILE"
+            )
+        root = self.ca_file.read_bytes() if self.ca_file else None
+        return grpc.ssl_server_credentials(
+            [(self.key_file.read_bytes(), self.cert_file.read_bytes())],
+            root_certificates=root,
+            require_client_auth=root is not None,
+        )
+
+    def channel_credentials(self) -> Any:
+        """`grpc.ChannelCredentials` for `grpc.aio.secure_channel` (client cert sent when configured)."""
+        import grpc
+
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca_file.read_bytes() if self.ca_file else None,
+            private_key=self.key_file.read_bytes() if self.key_file else None,
+            certificate_chain=self.cert_file.read_bytes() if self.cert_file else None,
+        )
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+    # Only services that wrap keys or secrets under the master key need it (least privilege: the others
+    # never hold it). Deployments (data keys) and ingest (camera credentials) set this.
+    requires_master_key: ClassVar[bool] = False
+
+    service: str = "lfr"
+    environment: Literal["development", "production"] = "development"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    grpc_port: int = Field(default=0, ge=0, le=65535)
+    data_dir: Path = Path(".lfr-data")
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy async URL; default sqlite+aiosqlite:///<data_dir>/<service>.db"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    master_key: SecretStr | None = Field(
+        default=None, description="base64 of 32 random bytes; in development created under data_dir if unset"
+    )
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    grpc_tls: TlsSettings = Field(default_factory=TlsSettings)
+    body_limit_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    otlp_endpoint: str | None = None
+
+    @model_validator(mode="after")
+    def _production_refuses_development_shortcuts(self) -> Self:
+        problems: list[str] = []
+        if self.master_key is not None and not _is_placeholder(self.master_key):
+            try:
+                decode_master_key(self.master_key.get_secret_value())
+            except ValueError as error:
+                problems.append(f"{ENV_PREFIX}MASTER_KEY: {error}")
+        if self.environment == "production":
+            if self.requires_master_key and (self.master_key is None or _is_placeholder(self.master_key)):
+                problems.append(
+                    f"{ENV_PREFIX}MASTER_KEY: missing or a placeholder; production needs base64 of 32 random "
+                    "bytes (e.g. `openssl rand -base64 32`)"
+                )
+            if self.auth.mode == "embedded":
+                problems.append(
+                    f"{ENV_PREFIX}AUTH__MODE: the embedded development issuer is refused in production; "
+                    "use 'oidc'"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @classmethod
+    def load(cls, **overrides: object) -> Self:
+        """Build from the environment (plus explicit overrides), or raise one readable ConfigurationError."""
+        try:
+            return cls(**overrides)  # type: ignore[arg-type]
+        except ValidationError as error:
+            raise ConfigurationError(describe_validation_error(cls.__name__, error)) from None
+
+    # Derived values -----------------------------------------------------------------------------------
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').resolve()}"
+
+    @property
+    def dev_key_path(self) -> Path:
+        return self.auth.dev_key_path or self.data_dir / "auth" / "dev-issuer.pem"
+
+    def master_key_bytes(self) -> bytes:
+        """The 32-byte master key. In development without one, a random key is created once under data_dir.
+
+        Called at start-up by a service's bootstrap (never at import), so file I/O here is deliberate.
+        """
+        if self.master_key is not None and not _is_placeholder(self.master_key):
+            return decode_master_key(self.master_key.get_secret_value())
+        if self.environment != "development":  # unreachable after validation; kept as a guard
+            raise ConfigurationError(f"{ENV_PREFIX}MASTER_KEY is required outside development")
+        return _load_or_create_dev_master_key(self.data_dir / DEV_MASTER_KEY_FILE)
+
+
+def decode_master_key(value: str) -> bytes:
+    try:
+        key = base64.b64decode(
+            value.strip(), altchars=b"-_" if ("-" in value or "_" in value) else None, validate=True
+        )
+    except (ValueError, TypeError):
+        raise ValueError("not valid base64") from None
+    if len(key) != MASTER_KEY_BYTES:
+        raise ValueError(f"decodes to {len(key)} bytes; need {MASTER_KEY_BYTES}")
+    return key
+
+
+def describe_validation_error(settings_name: str, error: ValidationError) -> str:
+    lines = [f"invalid configuration for {settings_name}:"]
+    for problem in error.errors():
+        location = "__".join(str(part) for part in problem["loc"]).upper()
+        variable = f"{ENV_PREFIX}{location}" if location else "(settings)"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"  - {variable}: {message}")
+    return "\n".join(lines)
+
+
+def _is_placeholder(value: SecretStr) -> bool:
+    return value.get_secret_value().strip().lower() in _PLACEHOLDERS
+
+
+def _load_or_create_dev_master_key(path: Path) -> bytes:
+    if not path.exists():
+        write_file_once(path, base64.b64encode(secrets.token_bytes(MASTER_KEY_BYTES)))
+    return decode_master_key(path.read_text().strip())
+
+
+def write_file_once(path: Path, content: bytes) -> None:
+    """Create `path` (0600) with `content` unless it exists; never leaves a half-written file visible.
+
+    Several services start at once under `lfr up`: the content is written to a private temp file and
+    hard-linked into place, so exactly one writer wins and every reader sees complete content.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+    finally:
+        temp.unlink(missing_ok=True)
