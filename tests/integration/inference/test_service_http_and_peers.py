@@ -1,0 +1,93 @@
+"""The status REST endpoint (permission inference.read; counts only), the models readiness check on
+onnxruntime, and the DataKeys client's cache (<= 60 s) against a real gRPC DataKeys over KeyRing."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import grpc
+import httpx
+import pytest
+from lfr_inference.adapters.peer_clients import GrpcDataKeys, open_channel
+from lfr_inference.app.ports import DataKey, KeyUnavailable
+from lfr_inference.bootstrap import build_service, models_ready_check
+from lfr_inference.settings import InferenceSettings
+from lfr_platform.auth import EmbeddedIssuer
+from lfr_platform.crypto import InMemoryWrappedKeyStore, KeyRing, new_key
+from lfr_proto.lfr.keys.v1 import keys_pb2_grpc
+
+from ._service_harness import KeyRingDataKeys
+
+
+class NoKeys:
+    async def get(self, deployment_id: str, data_class: str) -> DataKey:
+        raise KeyUnavailable("not in this test")
+
+
+class NoGallery:
+    async def fetch(self, deployment_id: str):  # noqa: ANN201
+        raise AssertionError("not in this test")
+
+
+async def test_status_shows_counts_to_permitted_roles_only(tmp_path):
+    settings = InferenceSettings(data_dir=tmp_path)
+    issuer = EmbeddedIssuer.load_or_create(
+        settings.dev_key_path, settings.auth.issuer, settings.auth.audience
+    )
+    service = build_service(settings, data_keys=NoKeys(), gallery_source=NoGallery())
+    headers = [
+        ("capture_ns", b"1"),
+        ("deployment_id", b"dep-9"),
+        ("camera_id", b"cam-1"),
+        ("frame_seq", b"1"),
+        ("key_id", b"k"),
+    ]
+    for _ in range(3):  # dep-9 was never started: counted as dropped
+        await service.recognition.accept(SimpleNamespace(headers=headers, value=b"\x01sealed"))
+    transport = httpx.ASGITransport(app=service.runtime.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://inference") as client:
+        assert (await client.get("/api/v1/inference/status")).status_code == 401
+        manager = issuer.issue_token("wlm-1", "watchlist_manager", 600)
+        forbidden = await client.get(
+            "/api/v1/inference/status", headers={"Authorization": f"Bearer {manager}"}
+        )
+        assert forbidden.status_code == 403
+        token = issuer.issue_token("op-1", "operator", 600)
+        reply = await client.get("/api/v1/inference/status", headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["backend"] == "onnxruntime" and body["model_version"]
+    (row,) = body["deployments"]
+    assert row["deployment_id"] == "dep-9" and row["processing"] is False
+    assert row["frames_dropped"] == 3 and row["dropped_reasons"] == {"unknown_deployment": 3}
+    assert row["gallery_size"] is None and row["faces_processed"] == 0
+    assert await models_ready_check(service.backend).probe() is True
+    await service.backend.close()
+
+
+async def test_data_keys_are_cached_at_most_the_ttl_and_a_destroyed_key_stops_working():
+    ring = KeyRing(new_key(), InMemoryWrappedKeyStore())
+    await ring.ensure_key("dep-1", "frames")
+    servicer = KeyRingDataKeys(ring)
+    server = grpc.aio.server()
+    keys_pb2_grpc.add_DataKeysServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    now = [1000.0]
+    client = GrpcDataKeys(open_channel(f"127.0.0.1:{port}"), ttl_seconds=120, monotonic=lambda: now[0])
+    try:
+        first = await client.get("dep-1", "frames")
+        assert first.key == await ring.data_key("dep-1", "frames") and first.key_id
+        assert (await client.get("dep-1", "frames")) == first and servicer.calls == 1
+        await ring.destroy("dep-1", "frames")
+        now[0] += 59.0  # the TTL is capped at 60 s whatever is configured
+        assert (await client.get("dep-1", "frames")) == first
+        now[0] += 2.0
+        with pytest.raises(KeyUnavailable):
+            await client.get("dep-1", "frames")
+        with pytest.raises(KeyUnavailable):
+            await client.get("dep-unknown", "alert_media")
+        assert servicer.calls == 3
+    finally:
+        await client.close()
+        await server.stop(grace=None)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+from lfr_platform.messaging import KafkaSettings
+from pydantic import ValidationError
+
+
+def test_plaintext_defaults_never_use_idempotence_or_auto_commit() -> None:
+    settings = KafkaSettings(bootstrap_servers="127.0.0.1:9999", client_id="svc")
+    producer = settings.producer_kwargs()
+    consumer = settings.consumer_kwargs("group-1")
+    assert producer["enable_idempotence"] is False  # tansu rejects InitProducerId
+    assert producer["acks"] == "all"
+    assert consumer["enable_auto_commit"] is False
+    assert consumer["auto_offset_reset"] == "earliest"
+    assert consumer["group_id"] == "group-1"
+    assert "sasl_mechanism" not in producer and "ssl_context" not in producer
+
+
+def test_sasl_needs_credentials() -> None:
+    with pytest.raises(ValidationError, match="sasl"):
+        KafkaSettings(security_protocol="SASL_PLAINTEXT")
+
+
+def test_sasl_password_reaches_the_client_but_never_a_log_line() -> None:
+    settings = KafkaSettings(
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="lfr-ingest",
+        sasl_password="s3cret-value",
+    )
+    assert settings.producer_kwargs()["sasl_plain_password"] == "s3cret-value"
+    assert settings.consumer_kwargs(None)["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert "s3cret-value" not in repr(settings)
+    assert "s3cret-value" not in settings.model_dump_json()
+
+
+def test_ssl_builds_a_context_and_cert_goes_with_key() -> None:
+    settings = KafkaSettings(security_protocol="SSL")
+    assert settings.admin_kwargs()["ssl_context"] is not None
+    with pytest.raises(ValidationError, match="together"):
+        KafkaSettings(security_protocol="SSL", ssl_cert_file="/tmp/cert.pem")  # type: ignore[arg-type]
