@@ -55,3 +55,17 @@ async def test_concurrent_migrations_all_succeed_and_match_the_table_definitions
         assert set(found["tables"]) >= {"events", "outbox", "processed_events", VERSION_TABLE}
         expected_indexes = {i.name for i in table.indexes}
         assert expected_indexes <= set(found["indexes"]), table.name
+
+
+async def test_migrations_of_several_databases_in_one_process_do_not_interfere(tmp_path: Path) -> None:
+    # Alembic keeps per-run state in module globals; interleaved runs once hung here.
+    databases = [SqlEventDatabase(f"sqlite+aiosqlite:///{tmp_path / f'events{i}.db'}") for i in range(6)]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(db.migrate() for db in databases)), timeout=60)
+        for db in databases:
+            async with db.engine.connect() as conn:
+                versions = (await conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))).all()
+            assert versions == [("0001",)]
+    finally:
+        for db in databases:
+            await db.dispose()

@@ -9,6 +9,8 @@ WAL mode lets those readers run alongside the writer.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -48,16 +50,35 @@ def _take_over_sqlite_transactions(engine: AsyncEngine) -> None:
         # Stop the driver from issuing its own (deferred) BEGIN; `_on_begin` issues ours.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (  # busy_timeout first: switching a new file to WAL may wait for a writer
-            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-        ):
-            cursor.execute(pragma)
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _switch_to_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, retrying while another connection holds the lock.
+
+    SQLite answers a journal-mode change that races another connection (several services creating
+    the same new file at once) with an immediate "database is locked", without consulting
+    busy_timeout, so the wait is ours to do. Once a file is in WAL mode the pragma is a no-op.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)  # runs on the driver's connection thread, never the event loop
+            pause = min(pause * 2, 0.25)

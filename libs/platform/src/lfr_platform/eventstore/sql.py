@@ -9,6 +9,8 @@ lower position. There is no update or delete path for events; the database refus
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,6 +39,15 @@ from lfr_platform.eventstore.tables import events, outbox, processed_events
 # application's role must not have. PostgreSQL releases it only after the commit is visible, so the next
 # appender's max(position) sees it.
 _MIGRATION_LOCK_KEY = 0x4C46525F45565453  # "LFR_EVTS"
+# Alembic installs its `context`/`op` proxies as module globals while a migration runs, so two
+# migrations interleaving on one event loop (several databases in one process) would trample them.
+_migration_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _migration_lock() -> asyncio.Lock:
+    return _migration_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 _APPEND_LOCK_KEY = 0x4C46525F41505044  # "LFR_APPD"
 
 
@@ -361,7 +372,7 @@ class SqlEventDatabase:
     async def migrate(self) -> None:
         if self.dialect == "sqlite" and self.url.database not in (None, "", ":memory:"):
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        async with self.engine.begin() as conn:
+        async with _migration_lock(), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
             await conn.run_sync(upgrade_to_head)
