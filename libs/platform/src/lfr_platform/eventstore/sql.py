@@ -48,6 +48,8 @@ _migration_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.L
 
 def _migration_lock() -> asyncio.Lock:
     return _migration_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+
 _APPEND_LOCK_KEY = 0x4C46525F41505044  # "LFR_APPD"
 
 
