@@ -24,7 +24,7 @@ def test_operators_cannot_change_thresholds_deployments_or_watchlists() -> None:
 
 def test_governance_decisions_have_the_narrow_roles_the_domain_gives_them() -> None:
     assert PERMISSIONS["deployments.authorise"].roles == {Role.AUTHORISING_OFFICER}
-    assert PERMISSIONS["deployments.halt"].roles == {Role.SILVER_COMMANDER, Role.AUTHORISING_OFFICER}
+    assert PERMISSIONS["deployments.halt"].roles == {Role.SILVER_COMMANDER}
     assert PERMISSIONS["watchlists.add_entry"].roles == {Role.WATCHLIST_MANAGER}
     assert PERMISSIONS["alerts.adjudicate"].roles == {Role.OPERATOR}
     assert PERMISSIONS["alerts.record_engagement"].roles == {Role.ENGAGEMENT_OFFICER}
@@ -45,5 +45,5 @@ def test_markdown_matrix_has_a_row_per_permission_and_a_column_per_role() -> Non
     rows = [line for line in table.splitlines() if line.startswith("| `")]
     assert len(rows) == len(PERMISSIONS)
     halt = next(row for row in rows if row.startswith("| `deployments.halt`"))
-    assert halt.count("✓") == 2
+    assert halt.count("✓") == 1
     assert all(row.count("|") == len(ROLES) + 3 for row in rows)

@@ -55,7 +55,7 @@ PERMISSIONS: dict[str, Permission] = {
         _p("deployments.authorise", {AO}, "Authorise a submitted deployment in writing"),
         _p("deployments.reject", {AO}, "Refuse a submitted deployment with reasons"),
         _p("deployments.start", {SILVER}, "Start an authorised deployment within its window"),
-        _p("deployments.halt", {SILVER, AO}, "Halt a deployment at once"),
+        _p("deployments.halt", {SILVER}, "Halt a deployment at once (the Silver Commander runs the day)"),
         _p("deployments.end", {SILVER}, "End a deployment"),
         _p("deployments.review", {SILVER, AO}, "Record the post-deployment review"),
         # watchlists ---------------------------------------------------------------------------------
