@@ -7,11 +7,17 @@ Each deployment has one data key per data class (`frames`, `alert_media`, `watch
 are stored only wrapped (AES-GCM under the master key, bound to deployment and class). Destroying a data
 key deletes the wrapped key and leaves a tombstone: every copy of that data, in Kafka, blob stores or
 backups, becomes unreadable (crypto-shredding), and attempts to open it raise `KeyDestroyed`.
+
+Master-key rotation: each wrapped key records the id of the master key that wrapped it
+(`master_key_id`). A key ring holds the current master key (wraps new keys) and, during a rotation,
+previous ones (unwrap only); `lfr_platform.key_rotation` re-wraps every live key under the current one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,11 +25,11 @@ from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, select, update
+from sqlalchemy import Column, Connection, DateTime, LargeBinary, MetaData, String, Table, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lfr_platform.errors import LfrError
+from lfr_platform.errors import LfrError, NotFound
 
 FORMAT_V1 = b"\x01"
 NONCE_BYTES = 12
@@ -45,14 +51,18 @@ class DecryptionFailed(LfrError):
     http_status = 500
 
 
-class KeyDestroyed(LfrError):
+class DataKeyError(LfrError):
+    """A data key cannot be used now: shredded, never created, or its owner cannot hand it out."""
+
+
+class KeyDestroyed(DataKeyError):
     """The data key was crypto-shredded: the data it protected is gone for good."""
 
     code = "key_destroyed"
     http_status = 410
 
 
-class KeyNotFound(LfrError):
+class KeyNotFound(DataKeyError, NotFound):
     code = "key_not_found"
     http_status = 404
 
@@ -85,6 +95,74 @@ def open_(key: bytes, blob: bytes, aad: bytes = b"") -> bytes:
 def _check_key(key: bytes) -> None:
     if len(key) != KEY_BYTES:
         raise ValueError(f"AES-256 key must be {KEY_BYTES} bytes, got {len(key)}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Master keys: the current one wraps, previous ones (during a rotation) only unwrap
+
+
+class MasterKeyUnavailable(DecryptionFailed):
+    """A wrapped key names a master key this process was not given: nothing is returned."""
+
+    code = "master_key_unavailable"
+
+
+def master_key_id(master_key: bytes) -> str:
+    """A short public name for a master key (16 hex digits), safe to store, log and show to oversight.
+
+    A domain-separated SHA-256 of 256 random bits reveals nothing usable about the key.
+    """
+    _check_key(master_key)
+    return hashlib.sha256(b"lfr-master-key-id:v1:" + master_key).hexdigest()[:16]
+
+
+def wrap_context(deployment_id: str, data_class: DataClass | str) -> bytes:
+    """Associated data of a wrapped data key: a wrapped key moved to another slot fails to open."""
+    return f"lfr-data-key:v1:{deployment_id}:{DataClass(data_class).value}".encode()
+
+
+class MasterKeys:
+    """The current master key and, during a rotation, previous ones (read-only). Never printed."""
+
+    def __init__(self, current: bytes, previous: Iterable[bytes] = ()) -> None:
+        self.current_id = master_key_id(current)
+        self._by_id: dict[str, bytes] = {self.current_id: current}  # current first: tried first
+        for key in previous:
+            self._by_id.setdefault(master_key_id(key), key)  # the current key listed again is harmless
+
+    def __repr__(self) -> str:
+        return f"MasterKeys(current={self.current_id}, previous={list(self.previous_ids)})"
+
+    @property
+    def previous_ids(self) -> tuple[str, ...]:
+        return tuple(kid for kid in self._by_id if kid != self.current_id)
+
+    def wrap(self, data_key: bytes, context: bytes) -> bytes:
+        return seal(self._by_id[self.current_id], data_key, context)
+
+    def unwrap(self, wrapped: bytes, context: bytes, key_id: str | None) -> tuple[bytes, str]:
+        """(data key, id of the master key that opened it).
+
+        A key wrapped before ids were recorded (`key_id` None) is presumed the current master's; if the
+        current key does not open it, the previous ones are tried (GCM authentication tells the right one).
+        """
+        if key_id is not None:
+            master = self._by_id.get(key_id)
+            if master is None:
+                raise MasterKeyUnavailable(
+                    f"wrapped under master key {key_id}, which is neither the current master key nor one of "
+                    "the previous ones this process was given"
+                )
+            return open_(master, wrapped, context), key_id
+        for kid, master in self._by_id.items():
+            try:
+                return open_(master, wrapped, context), kid
+            except DecryptionFailed:
+                continue
+        raise MasterKeyUnavailable(
+            "wrapped before master key ids were recorded, and no configured master key (current or "
+            "previous) opens it"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Client channels for service-to-service gRPC: TLS when configured, else plaintext on loopback in dev.
 
-    channel = secure_channel(settings.grpc_targets["deployments"], settings)
+    channel = peer_channel(settings.grpc_targets["deployments"], settings)   # in a composition root
+    channel = secure_channel("127.0.0.1:9101", settings)                       # inside a running loop
 
 `settings.grpc_tls` (LFR_GRPC_TLS__CA_FILE, and CERT_FILE/KEY_FILE for a client certificate under mutual
 TLS) turns TLS on. Without it, a plaintext channel is opened only in development and only to a loopback
@@ -41,20 +42,42 @@ def is_loopback(target: str) -> bool:
         return False
 
 
-def secure_channel(
-    target: str, settings: ServiceSettings, *, options: Sequence[tuple[str, Any]] = ()
-) -> grpc.aio.Channel:
-    """An asyncio gRPC channel to a peer service, TLS when `settings.grpc_tls` is configured."""
+def channel_credentials(target: str, settings: ServiceSettings) -> grpc.ChannelCredentials | None:
+    """The credentials a channel to `target` uses (None: plaintext), or ConfigurationError if refused."""
     tls = settings.grpc_tls
     if tls.enabled:
-        return grpc.aio.secure_channel(target, tls.channel_credentials(), options=list(options))
+        return tls.channel_credentials()
     if settings.environment == "development" and is_loopback(target):
-        return grpc.aio.insecure_channel(target, options=list(options))
+        return None
     raise ConfigurationError(
         f"plaintext gRPC to {target!r} refused ({settings.environment}): set LFR_GRPC_TLS__CA_FILE "
         "(and LFR_GRPC_TLS__CERT_FILE/KEY_FILE for mutual TLS); plaintext is allowed only to loopback "
         "addresses in development"
     )
+
+
+def _open(
+    target: str, credentials: grpc.ChannelCredentials | None, options: Sequence[tuple[str, Any]]
+) -> grpc.aio.Channel:
+    if credentials is None:
+        return grpc.aio.insecure_channel(target, options=list(options))
+    return grpc.aio.secure_channel(target, credentials, options=list(options))
+
+
+def secure_channel(
+    target: str, settings: ServiceSettings, *, options: Sequence[tuple[str, Any]] = ()
+) -> grpc.aio.Channel:
+    """An asyncio gRPC channel to a peer service, TLS when `settings.grpc_tls` is configured."""
+    return _open(target, channel_credentials(target, settings), options)
+
+
+def peer_channel(
+    target: str, settings: ServiceSettings, *, options: Sequence[tuple[str, Any]] = ()
+) -> LazyChannel:
+    """What a composition root gives a peer client: the transport is decided (and certificate files
+    read) now, so a misconfiguration stops the service at start-up; the channel opens on first call."""
+    credentials = channel_credentials(target, settings)
+    return LazyChannel(lambda: _open(target, credentials, options))
 
 
 class LazyChannel:
