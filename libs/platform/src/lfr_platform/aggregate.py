@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import TypeAdapter
+
+# Turns one schema version's fields into the next one's. It receives the stored data merged with the
+# envelope fields (so `occurred_at` is at hand) and returns the fields of the next version.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +31,9 @@ class DomainEvent:
 
     # Bumped when the event's fields change meaning; readers upcast older versions.
     schema_version: ClassVar[int] = 1
+    # {n: turns the fields of version n into those of n + 1}, for every n below `schema_version`.
+    # Stored events are never rewritten: an old shape is upcast each time it is read.
+    upcasters: ClassVar[Mapping[int, Upcaster]] = MappingProxyType({})
 
     @classmethod
     def event_type(cls) -> str:
@@ -75,15 +83,32 @@ class EventRegistry:
         occurred_at: datetime,
         actor: str,
         role: str,
+        schema_version: int | None = None,
     ) -> DomainEvent:
+        """The event as the current code defines it; `schema_version` is the stored one (None: current)."""
         if event_type not in self._by_name:
             raise KeyError(f"unknown event type {event_type!r}")
         fields = dict(data)
-        fields.update(
-            stream_id=stream_id, version=version, occurred_at=occurred_at, actor=actor, role=role
-        )
+        fields.update(stream_id=stream_id, version=version, occurred_at=occurred_at, actor=actor, role=role)
+        fields = _upcast(self._by_name[event_type], fields, schema_version)
         event: DomainEvent = self._adapters[event_type].validate_python(fields)
         return event
+
+
+def _upcast(cls: type[DomainEvent], fields: dict[str, Any], stored: int | None) -> dict[str, Any]:
+    current = cls.schema_version
+    if stored is None or stored == current:
+        return fields
+    if stored > current:
+        raise ValueError(
+            f"{cls.event_type()} schema {stored} is newer than this code reads ({current}): upgrade it"
+        )
+    for version in range(stored, current):
+        step = cls.upcasters.get(version)
+        if step is None:
+            raise ValueError(f"{cls.event_type()} has no upcaster from schema {version} to {version + 1}")
+        fields = step(fields)
+    return fields
 
 
 class Aggregate:
@@ -100,9 +125,7 @@ class Aggregate:
     def _apply(self, event: DomainEvent) -> None:
         raise NotImplementedError
 
-    def _trigger(
-        self, event_cls: type[E], *, actor: str, role: str, at: datetime, **fields: Any
-    ) -> E:
+    def _trigger(self, event_cls: type[E], *, actor: str, role: str, at: datetime, **fields: Any) -> E:
         event = event_cls(
             stream_id=self.id, version=self.version + 1, occurred_at=at, actor=actor, role=role, **fields
         )

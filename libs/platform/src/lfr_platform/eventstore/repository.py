@@ -26,6 +26,7 @@ class EventSourcedRepository(Generic[A]):
             occurred_at=stored.occurred_at,
             actor=stored.metadata.actor,
             role=stored.metadata.role,
+            schema_version=stored.schema_version,
         )
 
     async def find(self, store: EventStore, stream_id: str) -> A | None:
