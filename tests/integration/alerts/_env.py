@@ -17,7 +17,6 @@ from typing import Any
 import grpc
 import httpx
 import uvicorn
-from lfr_alerts.adapters.keys_grpc import GrpcDataKeys
 from lfr_alerts.bootstrap import AlertsComponents, build_components
 from lfr_alerts.entrypoints.consumers.face_matched import CONSUMER_NAME, face_matched_handler
 from lfr_alerts.entrypoints.http.routes import alerts_router
@@ -26,6 +25,7 @@ from lfr_platform.auth import EmbeddedIssuer
 from lfr_platform.blobs import FileBlobStore, blob_key, new_blob_id
 from lfr_platform.clock import ManualClock
 from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyDestroyed, KeyNotFound, KeyRing, seal
+from lfr_platform.data_keys import GrpcDataKeys
 from lfr_platform.http import create_app
 from lfr_platform.messaging.wire import EventMessage
 from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
@@ -146,9 +146,9 @@ async def running_alerts(tmp_path: Path, **setting_overrides: Any) -> AsyncItera
         data_dir=tmp_path, grpc_targets={"deployments": f"127.0.0.1:{grpc_port}"}, **setting_overrides
     )
     clock = ManualClock(T0)
-    # Built before the app runs, like the service's composition root (the channel opens on first use).
-    keys = GrpcDataKeys(settings.target("deployments"))
-    parts = build_components(settings, clock=clock, keys=keys)
+    # Built before the app runs, by the service's composition root (the channel opens on first use).
+    parts = build_components(settings, clock=clock)
+    assert isinstance(parts.keys, GrpcDataKeys)
     await parts.kit.start_database()
     await parts.create_tables()
     app = create_app("alerts", [alerts_router(parts.http)], parts.kit.readiness_checks, settings)
@@ -168,6 +168,6 @@ async def running_alerts(tmp_path: Path, **setting_overrides: Any) -> AsyncItera
     finally:
         server.should_exit = True
         await task
-        await keys.close()
+        await parts.keys.close()
         await grpc_server.stop(0)
         await parts.ctx.db.dispose()

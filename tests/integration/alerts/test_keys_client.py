@@ -1,39 +1,49 @@
-"""The DataKeys client is built by the composition root before the service's event loop runs (as
-`python -m lfr_alerts` does), and must still work inside that loop; key errors map to HTTP meanings."""
+"""The DataKeys client the alerts composition root builds before the service's event loop runs (as
+`python -m lfr_alerts` does) must work inside that loop, and, uncached, must stop opening media the moment
+a key is shredded; key errors keep their HTTP meanings."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import grpc
 import pytest
-from lfr_alerts.adapters.keys_grpc import GrpcDataKeys
-from lfr_alerts.app.errors import ServiceUnavailable
-from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyDestroyed, KeyRing
-from lfr_platform.errors import NotFound
+from lfr_alerts.bootstrap import build_components
+from lfr_alerts.settings import AlertsSettings
+from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyDestroyed, KeyNotFound, KeyRing
+from lfr_platform.data_keys import GrpcDataKeys, KeysUnavailable
 from lfr_proto.lfr.keys.v1 import keys_pb2_grpc
 
 from tests.integration.alerts._env import KeyRingServicer, free_port
 
 
-def test_client_built_outside_the_loop_fetches_keys_inside_it() -> None:
+def test_client_built_outside_the_loop_fetches_keys_inside_it(tmp_path: Path) -> None:
     port = free_port()
-    keys = GrpcDataKeys(f"127.0.0.1:{port}")  # no event loop runs here, as in bootstrap.build
+    settings = AlertsSettings(data_dir=tmp_path, grpc_targets={"deployments": f"127.0.0.1:{port}"})
+    keys = build_components(settings).keys  # no event loop runs here, as in bootstrap.build
+    assert isinstance(keys, GrpcDataKeys)
     ring = KeyRing(bytes(range(32)), InMemoryWrappedKeyStore())
+    servicer = KeyRingServicer(ring)
 
     async def serve_and_ask() -> None:
         server = grpc.aio.server()
-        keys_pb2_grpc.add_DataKeysServicer_to_server(KeyRingServicer(ring), server)
+        keys_pb2_grpc.add_DataKeysServicer_to_server(servicer, server)
         server.add_insecure_port(f"127.0.0.1:{port}")
         await server.start()
         try:
             await ring.ensure_key("dep-1", DataClass.ALERT_MEDIA)
-            assert await keys.data_key("dep-1", "alert_media") == await ring.data_key("dep-1", "alert_media")
-            with pytest.raises(NotFound):
+            expected = await ring.data_key("dep-1", "alert_media")
+            assert await keys.data_key("dep-1", "alert_media") == expected
+            assert await keys.data_key("dep-1", "alert_media") == expected
+            assert servicer.calls == 2  # alerts does not cache keys
+            with pytest.raises(KeyNotFound) as unknown:
                 await keys.data_key("dep-unknown", "alert_media")
+            assert unknown.value.http_status == 404
             await ring.destroy("dep-1", DataClass.ALERT_MEDIA)
-            with pytest.raises(KeyDestroyed):
+            with pytest.raises(KeyDestroyed) as gone:  # at once, not after a cache expires
                 await keys.data_key("dep-1", "alert_media")
+            assert gone.value.http_status == 410
         finally:
             await keys.close()
             await server.stop(0)
@@ -41,10 +51,14 @@ def test_client_built_outside_the_loop_fetches_keys_inside_it() -> None:
     asyncio.run(serve_and_ask())
 
 
-async def test_unreachable_key_service_is_a_503() -> None:
-    keys = GrpcDataKeys(f"127.0.0.1:{free_port()}", deadline_seconds=1.0)
+async def test_unreachable_key_service_is_a_503(tmp_path: Path) -> None:
+    target = f"127.0.0.1:{free_port()}"
+    settings = AlertsSettings(data_dir=tmp_path, grpc_targets={"deployments": target})
+    keys = build_components(settings).keys
+    assert isinstance(keys, GrpcDataKeys)
     try:
-        with pytest.raises(ServiceUnavailable):
+        with pytest.raises(KeysUnavailable) as down:
             await keys.data_key("dep-1", "alert_media")
+        assert down.value.http_status == 503 and target in down.value.message
     finally:
         await keys.close()

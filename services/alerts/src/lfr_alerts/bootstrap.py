@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from lfr_platform.blobs import FileBlobStore
 from lfr_platform.clock import Clock, SystemClock
+from lfr_platform.data_keys import GrpcDataKeys
 from lfr_platform.eventstore.sql import SqlEventDatabase
 from lfr_platform.http import create_app
 from lfr_platform.messaging.consumer import EventConsumer
 from lfr_platform.runtime import ServiceRuntime
 from lfr_platform.service import NotifyingDatabase, ServiceKit, service_database_url
 
-from lfr_alerts.adapters.keys_grpc import GrpcDataKeys
 from lfr_alerts.adapters.media import CropReader
 from lfr_alerts.adapters.views_sql import SqlAlertViews
 from lfr_alerts.adapters.watchlist_images import SealedWatchlistImages, WatchlistMediaIndex
@@ -64,8 +64,8 @@ def build_components(
         review_within=timedelta(seconds=settings.alerts_review_timeout_seconds),
     )
     if keys is None:
-        credentials = settings.grpc_tls.channel_credentials() if settings.grpc_tls.enabled else None
-        keys = GrpcDataKeys(settings.target("deployments"), credentials)
+        # Uncached: a key retention shreds must stop opening crops at once; one fetch per media request.
+        keys = GrpcDataKeys.connect(settings.target("deployments"), settings, cache_seconds=0)
     blobs = FileBlobStore(settings.resolved_blob_dir)
     media_index = WatchlistMediaIndex(database.engine)
     http = AlertsHttp(

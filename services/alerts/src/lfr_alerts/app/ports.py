@@ -10,7 +10,7 @@ class DataKeys(Protocol):
     """The deployments service's per-deployment data keys (gRPC `lfr.keys.v1.DataKeys`)."""
 
     async def data_key(self, deployment_id: str, data_class: str) -> bytes:
-        """The raw AES key. Raises KeyDestroyed (crypto-shredded), NotFound, or ServiceUnavailable."""
+        """The raw AES key. Raises KeyDestroyed (crypto-shredded), KeyNotFound, or KeysUnavailable (503)."""
         ...
 
 
