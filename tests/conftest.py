@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.faces",
     "tests.fixtures.services",
     "tests.fixtures.rtsp",
+    "tests.fixtures.s3",
 ]

@@ -1,6 +1,7 @@
 """The settings base every service subclasses: one pydantic-settings class, prefix `LFR_`, validated at start.
 
-Nested values use `__` (e.g. `LFR_AUTH__MODE=oidc`, `LFR_AUTH__JWKS_URL=...`). A service adds its own fields:
+Nested values use `__` (e.g. `LFR_AUTH__MODE=oidc`, `LFR_BLOBS__URL=s3://lfr-blobs`). A service adds its own
+fields:
 
     class DeploymentsSettings(ServiceSettings):
         service: str = "deployments"
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lfr_platform.messaging.settings import KafkaSettings
@@ -130,6 +133,103 @@ class TlsSettings(BaseModel):
         )
 
 
+# AWS's rules for new buckets; other S3-compatible stores accept a subset.
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_S3_FORM = "s3://<bucket>[/<prefix>]"
+
+
+class BlobSettings(BaseModel):
+    """Where sealed blobs live: a directory, or an S3-compatible bucket that pods on different nodes share.
+
+    Unset, every service uses `<data_dir>/blobs`, so the services of one `lfr up` (one data directory)
+    share one blob directory. On Kubernetes the pods share no disk, so the manifests set an `s3://` URL.
+    Without an access key pair the S3 client takes credentials from its usual environment chain
+    (`AWS_*` variables, web identity token, instance metadata).
+    """
+
+    url: str | None = Field(default=None, description=f"{_S3_FORM} or a directory; default <data_dir>/blobs")
+    endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, Ceph, ...); default AWS S3 for the region"
+    )
+    region: str | None = None
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    path_style: bool = Field(
+        default=False, description="address the bucket in the path (most MinIO/Ceph set-ups), not the host"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_form(cls, url: str | None) -> str | None:
+        if url is not None:
+            _parse_blob_url(url)
+        return url
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _http_endpoint(cls, url: str | None) -> str | None:
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+                raise ValueError(f"{url!r} is not an http(s)://host[:port] endpoint")
+        return url
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError(
+                "LFR_BLOBS__ACCESS_KEY_ID and LFR_BLOBS__SECRET_ACCESS_KEY go together (or set neither)"
+            )
+        if self.s3_location is None:
+            s3_only = ("endpoint_url", "region", "access_key_id", "secret_access_key")
+            given = [f"LFR_BLOBS__{name.upper()}" for name in s3_only if getattr(self, name) is not None]
+            if self.path_style:
+                given.append("LFR_BLOBS__PATH_STYLE")
+            if given:
+                raise ValueError(f"{', '.join(given)} only apply to an {_S3_FORM} LFR_BLOBS__URL")
+        return self
+
+    @property
+    def s3_location(self) -> tuple[str, str] | None:
+        """(bucket, key prefix) for an `s3://` URL; None when blobs live in a directory."""
+        parsed = _parse_blob_url(self.url) if self.url is not None else None
+        return parsed if isinstance(parsed, tuple) else None
+
+    def directory(self, data_dir: Path) -> Path | None:
+        """The blob directory, or None when blobs live in S3."""
+        if self.url is None:
+            return data_dir / "blobs"
+        parsed = _parse_blob_url(self.url)
+        return parsed if isinstance(parsed, Path) else None
+
+
+def _parse_blob_url(url: str) -> tuple[str, str] | Path:
+    """`s3://` as (bucket, prefix), a directory (plain path or `file://`) as a Path; else ValueError."""
+    if not url.strip():
+        raise ValueError(f"empty; unset it for <data_dir>/blobs, or give {_S3_FORM}")
+    if "://" not in url:
+        return Path(url)
+    parts = urlsplit(url)
+    if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
+        return Path(parts.path)
+    if parts.scheme != "s3":
+        raise ValueError(f"unsupported blob store {url!r}: give a directory or {_S3_FORM}")
+    if "@" in parts.netloc:
+        raise ValueError("credentials do not go in the URL: use LFR_BLOBS__ACCESS_KEY_ID/SECRET_ACCESS_KEY")
+    if not parts.netloc:
+        raise ValueError(f"{url!r} names no bucket: give {_S3_FORM}")
+    if not _BUCKET.match(parts.netloc) or ".." in parts.netloc:
+        raise ValueError(
+            f"{parts.netloc!r} is not a valid S3 bucket name (3-63 lowercase letters, digits, '.' and '-')"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"{url!r}: no query or fragment allowed in {_S3_FORM}")
+    prefix = parts.path.strip("/")
+    if prefix and any(segment in ("", ".", "..") for segment in prefix.split("/")):
+        raise ValueError(f"prefix {prefix!r} has an empty, '.' or '..' segment")
+    return parts.netloc, prefix
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", validate_default=True
@@ -154,6 +254,7 @@ class ServiceSettings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     grpc_tls: TlsSettings = Field(default_factory=TlsSettings)
+    blobs: BlobSettings = Field(default_factory=BlobSettings)
     body_limit_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     otlp_endpoint: str | None = None
 
@@ -171,6 +272,9 @@ class ServiceSettings(BaseSettings):
                     f"{ENV_PREFIX}MASTER_KEY: missing or a placeholder; production needs base64 of 32 random "
                     "bytes (e.g. `openssl rand -base64 32`)"
                 )
+            secret = self.blobs.secret_access_key
+            if secret is not None and _is_placeholder(secret):
+                problems.append(f"{ENV_PREFIX}BLOBS__SECRET_ACCESS_KEY: a placeholder; refused in production")
             if self.auth.mode == "embedded":
                 problems.append(
                     f"{ENV_PREFIX}AUTH__MODE: the embedded development issuer is refused in production; "
@@ -195,6 +299,11 @@ class ServiceSettings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path | None:
+        """Where blobs live on the filesystem (default `<data_dir>/blobs`); None when they live in S3."""
+        return self.blobs.directory(self.data_dir)
 
     @property
     def dev_key_path(self) -> Path:

@@ -4,9 +4,9 @@ Blobs are always ciphertext: callers seal with `lfr_platform.crypto` (binding th
 data) before `put`, so a store never holds a readable face and crypto-shredding a deployment's key makes
 all of its blobs unreadable even before they are deleted.
 
-`FileBlobStore` serves embedded mode. Production uses an S3-compatible store: implement `BlobStore`
-over an S3 client (e.g. aiobotocore) in the service's adapters; it is not here, to keep this library
-free of a heavy cloud SDK that nothing on this machine could test.
+Services get their store from `open_blob_store(settings)` (`LFR_BLOBS__*`): a `FileBlobStore` for a
+directory (embedded mode: every service of one `lfr up` shares `<data_dir>/blobs`), an `S3BlobStore`
+(`lfr_platform.blobs.s3`) for an `s3://` bucket that pods on different nodes share.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lfr_platform.crypto import DataClass
-from lfr_platform.errors import InvalidInput, NotFound
+from lfr_platform.errors import InvalidInput, LfrError, NotFound
+
+if TYPE_CHECKING:
+    from lfr_platform.settings import ServiceSettings
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DATA_CLASSES = {member.value for member in DataClass}
@@ -28,6 +31,13 @@ _DATA_CLASSES = {member.value for member in DataClass}
 
 class BlobNotFound(NotFound):
     code = "blob_not_found"
+
+
+class BlobStoreUnavailable(LfrError):
+    """The store itself is missing or unreachable (not one blob): an operator's problem, not the caller's."""
+
+    code = "blob_store_unavailable"
+    http_status = 503
 
 
 def blob_key(data_class: DataClass | str, deployment_id: str, blob_id: str) -> str:
@@ -51,7 +61,7 @@ def validate_key(key: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
-def _validate_prefix(prefix: str) -> list[str]:
+def validate_prefix(prefix: str) -> list[str]:
     parts = [part for part in prefix.split("/") if part]
     if len(parts) > 3 or (parts and parts[0] not in _DATA_CLASSES):
         raise InvalidInput(f"blob prefix must start with a data class, got {prefix!r}")
@@ -77,6 +87,18 @@ class BlobStore(Protocol):
     def list(self, prefix: str) -> AsyncIterator[str]:
         """Keys under a prefix such as `alert_media/` or `alert_media/<deployment-id>/`, sorted."""
         ...
+
+
+def open_blob_store(settings: ServiceSettings) -> BlobStore:
+    """The store `LFR_BLOBS__URL` names; builds a client but does no I/O (bootstraps call this)."""
+    location = settings.blobs.s3_location
+    if location is None:
+        directory = settings.blob_dir
+        assert directory is not None  # a non-s3 URL always names a directory
+        return FileBlobStore(directory)
+    from lfr_platform.blobs.s3 import S3BlobStore  # the S3 client loads only where it is used
+
+    return S3BlobStore.from_settings(settings.blobs)
 
 
 class FileBlobStore:
@@ -128,22 +150,34 @@ class FileBlobStore:
         return await asyncio.to_thread(self._path(key).is_file)
 
     async def list(self, prefix: str) -> AsyncIterator[str]:
-        parts = _validate_prefix(prefix)
-        keys = await asyncio.to_thread(_list_keys, self._root, parts, prefix)
+        directories, start = listing_scope(prefix)
+        keys = await asyncio.to_thread(_list_keys, self._root, directories, start)
         for key in keys:
             yield key
 
 
-def _list_keys(root: Path, parts: list[str], prefix: str) -> list[str]:
-    keys: list[str] = []
-    # A trailing partial segment ("alert_media/dep") only filters; complete segments pick the directory.
+def listing_scope(prefix: str) -> tuple[list[str], str]:
+    """(the complete segments to list under, the text every listed key starts with) for a list prefix.
+
+    A trailing partial segment (`alert_media/dep`) only filters; complete segments pick where to look.
+    """
+    parts = validate_prefix(prefix)
     complete = parts if prefix.endswith("/") else parts[:-1]
-    base = root.joinpath(*complete[:2])
+    return complete[:2], prefix.lstrip("/")
+
+
+def is_listed(key: str, start: str) -> bool:
+    """A listed name is a well-formed blob key under the prefix (temp files and strangers are not)."""
+    try:
+        validate_key(key)
+    except InvalidInput:
+        return False
+    return key.startswith(start)
+
+
+def _list_keys(root: Path, directories: list[str], start: str) -> list[str]:
+    base = root.joinpath(*directories)
     if not base.is_dir():
-        return keys
-    for path in base.rglob("*"):
-        if path.is_file() and not path.name.startswith("."):
-            key = path.relative_to(root).as_posix()
-            if key.startswith(prefix.lstrip("/")) and key.count("/") == 2:
-                keys.append(key)
-    return sorted(keys)
+        return []
+    keys = (path.relative_to(root).as_posix() for path in base.rglob("*") if path.is_file())
+    return sorted(key for key in keys if is_listed(key, start))
