@@ -21,11 +21,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Column, Connection, DateTime, LargeBinary, MetaData, String, Table, inspect, or_, select, text, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -176,10 +189,15 @@ class WrappedKey:
     wrapped: bytes | None  # None once destroyed
     created_at: datetime
     destroyed_at: datetime | None = None
+    master_key_id: str | None = None  # None: wrapped before ids were recorded (see MasterKeys.unwrap)
 
     @property
     def destroyed(self) -> bool:
         return self.wrapped is None
+
+    @property
+    def slot(self) -> tuple[str, DataClass]:
+        return self.deployment_id, self.data_class
 
 
 class WrappedKeyStore(Protocol):
@@ -191,6 +209,17 @@ class WrappedKeyStore(Protocol):
 
     async def destroy(self, deployment_id: str, data_class: DataClass, at: datetime) -> bool:
         """Delete the wrapped key material, keeping a tombstone; True if a live key was destroyed."""
+        ...
+
+    async def scan(self, after: tuple[str, DataClass] | None, limit: int) -> list[WrappedKey]:
+        """Up to `limit` records (tombstones too) in (deployment, class) order, strictly after `after`."""
+        ...
+
+    async def replace_wrapped(
+        self, deployment_id: str, data_class: DataClass, expected: bytes, wrapped: bytes, master_key_id: str
+    ) -> bool:
+        """Compare-and-set: store `wrapped` only if the record still holds `expected` (so never over a
+        tombstone, nor over another writer's change); True if it did."""
         ...
 
 
@@ -214,6 +243,22 @@ class InMemoryWrappedKeyStore:
         self._keys[slot] = WrappedKey(deployment_id, current.data_class, None, current.created_at, at)
         return True
 
+    async def scan(self, after: tuple[str, DataClass] | None, limit: int) -> list[WrappedKey]:
+        slots = sorted(s for s in self._keys if after is None or s > after)
+        return [self._keys[s] for s in slots[:limit]]
+
+    async def replace_wrapped(
+        self, deployment_id: str, data_class: DataClass, expected: bytes, wrapped: bytes, master_key_id: str
+    ) -> bool:
+        slot = (deployment_id, DataClass(data_class))
+        current = self._keys.get(slot)
+        if current is None or current.wrapped != expected:
+            return False
+        self._keys[slot] = WrappedKey(
+            deployment_id, current.data_class, wrapped, current.created_at, None, master_key_id
+        )
+        return True
+
 
 # ---------------------------------------------------------------------------------------------------------
 # The key ring
@@ -223,17 +268,19 @@ class KeyRing:
     """Creates, unwraps and destroys per-deployment, per-data-class data keys.
 
     Unwrapped keys are not cached: a key destroyed by one process must stop working in every process at
-    once, and one AES-GCM unwrap per operation costs microseconds.
+    once, and one AES-GCM unwrap per operation costs microseconds. New keys are wrapped under the current
+    master key; `previous_master_keys` only unwrap (while `lfr_platform.key_rotation` re-wraps).
     """
 
-    def __init__(self, master_key: bytes, store: WrappedKeyStore) -> None:
-        _check_key(master_key)
-        self._master = master_key
+    def __init__(
+        self, master_key: bytes, store: WrappedKeyStore, previous_master_keys: Iterable[bytes] = ()
+    ) -> None:
+        self.masters = MasterKeys(master_key, previous_master_keys)
         self._store = store
 
-    @staticmethod
-    def _wrap_context(deployment_id: str, data_class: DataClass) -> bytes:
-        return f"lfr-data-key:v1:{deployment_id}:{DataClass(data_class).value}".encode()
+    @property
+    def store(self) -> WrappedKeyStore:
+        return self._store
 
     async def ensure_key(self, deployment_id: str, data_class: DataClass | str) -> None:
         """Create the data key unless it exists (idempotent). Refuses to resurrect a destroyed key."""
@@ -243,8 +290,10 @@ class KeyRing:
             if existing.destroyed:
                 raise KeyDestroyed(f"the {data_class} key of deployment {deployment_id} was destroyed")
             return
-        wrapped = seal(self._master, new_key(), self._wrap_context(deployment_id, data_class))
-        await self._store.add(WrappedKey(deployment_id, data_class, wrapped, datetime.now(UTC)))
+        wrapped = self.masters.wrap(new_key(), wrap_context(deployment_id, data_class))
+        await self._store.add(
+            WrappedKey(deployment_id, data_class, wrapped, datetime.now(UTC), None, self.masters.current_id)
+        )
 
     async def data_key(self, deployment_id: str, data_class: DataClass | str) -> bytes:
         data_class = DataClass(data_class)
@@ -257,7 +306,10 @@ class KeyRing:
                 f"at {record.destroyed_at:%Y-%m-%dT%H:%M:%SZ}; its data cannot be recovered",
                 details={"deployment_id": deployment_id, "data_class": data_class.value},
             )
-        return open_(self._master, record.wrapped, self._wrap_context(deployment_id, data_class))
+        key, _opened_by = self.masters.unwrap(
+            record.wrapped, wrap_context(deployment_id, data_class), record.master_key_id
+        )
+        return key
 
     async def seal(
         self, deployment_id: str, data_class: DataClass | str, plaintext: bytes, aad: bytes
@@ -273,7 +325,7 @@ class KeyRing:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# SQL adapter. The deployments service owns the table (its migration creates `data_keys_table`).
+# SQL adapter. The deployments service owns the table (`migrate_data_keys_table` at its start).
 
 data_keys_metadata = MetaData()
 data_keys_table = Table(
@@ -284,7 +336,26 @@ data_keys_table = Table(
     Column("wrapped", LargeBinary, nullable=True),  # NULL = destroyed (tombstone row stays)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("destroyed_at", DateTime(timezone=True), nullable=True),
+    # Added after the first release: NULL on rows wrapped before ids were recorded.
+    Column("master_key_id", String(64), nullable=True),
 )
+
+
+def migrate_data_keys_table(connection: Connection) -> None:
+    """Create the table, or bring an older one up to date; idempotent (run inside `run_sync`).
+
+    The table is created with `create_all` rather than an Alembic history, so a column added later is
+    added here. Concurrent starts are safe: SQLite writers are serialised (BEGIN IMMEDIATE), and
+    PostgreSQL's `IF NOT EXISTS` makes a second `ADD COLUMN` a no-op.
+    """
+    data_keys_metadata.create_all(connection)
+    columns = {c["name"] for c in inspect(connection).get_columns(data_keys_table.name)}
+    if "master_key_id" in columns:
+        return
+    exists = " IF NOT EXISTS" if connection.dialect.name == "postgresql" else ""
+    connection.execute(
+        text(f"ALTER TABLE {data_keys_table.name} ADD COLUMN{exists} master_key_id VARCHAR(64)")
+    )
 
 
 class SqlWrappedKeyStore:
@@ -307,15 +378,38 @@ class SqlWrappedKeyStore:
         )
         async with self._engine.connect() as connection:
             row = (await connection.execute(query)).mappings().first()
-        if row is None:
-            return None
-        return WrappedKey(
-            row["deployment_id"],
-            DataClass(row["data_class"]),
-            row["wrapped"],
-            _utc(row["created_at"]),
-            _utc(row["destroyed_at"]) if row["destroyed_at"] else None,
-        )
+        return None if row is None else _record(row)
+
+    async def scan(self, after: tuple[str, DataClass] | None, limit: int) -> list[WrappedKey]:
+        t = self._table
+        query = select(t).order_by(t.c.deployment_id, t.c.data_class).limit(limit)
+        if after is not None:
+            deployment_id, data_class = after[0], DataClass(after[1]).value
+            query = query.where(
+                or_(
+                    t.c.deployment_id > deployment_id,
+                    (t.c.deployment_id == deployment_id) & (t.c.data_class > data_class),
+                )
+            )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_record(row) for row in rows]
+
+    async def replace_wrapped(
+        self, deployment_id: str, data_class: DataClass, expected: bytes, wrapped: bytes, master_key_id: str
+    ) -> bool:
+        t = self._table
+        async with self._engine.begin() as connection:  # one short transaction per key
+            result = await connection.execute(
+                update(t)
+                .where(
+                    t.c.deployment_id == deployment_id,
+                    t.c.data_class == DataClass(data_class).value,
+                    t.c.wrapped == expected,
+                )
+                .values(wrapped=wrapped, master_key_id=master_key_id)
+            )
+        return bool(result.rowcount)
 
     async def add(self, key: WrappedKey) -> WrappedKey:
         values = {
@@ -324,6 +418,7 @@ class SqlWrappedKeyStore:
             "wrapped": key.wrapped,
             "created_at": key.created_at,
             "destroyed_at": key.destroyed_at,
+            "master_key_id": key.master_key_id,
         }
         try:
             async with self._engine.begin() as connection:
@@ -352,6 +447,17 @@ class SqlWrappedKeyStore:
         if await self.get(deployment_id, data_class) is None:  # never created: record the decision anyway
             await self.add(WrappedKey(deployment_id, data_class, None, at, at))
         return False
+
+
+def _record(row: Any) -> WrappedKey:
+    return WrappedKey(
+        row["deployment_id"],
+        DataClass(row["data_class"]),
+        row["wrapped"],
+        _utc(row["created_at"]),
+        _utc(row["destroyed_at"]) if row["destroyed_at"] else None,
+        row["master_key_id"],
+    )
 
 
 def _utc(value: datetime) -> datetime:
