@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from lfr_platform.blobs import FileBlobStore
+from lfr_platform.blobs import open_blob_store
 from lfr_platform.clock import Clock, SystemClock
+from lfr_platform.data_keys import GrpcDataKeys
 from lfr_platform.eventstore import EventDatabase
+from lfr_platform.grpc_security import peer_channel
 from lfr_platform.http import ReadinessCheck, create_app
 from lfr_platform.images import ImageLimits
-from lfr_platform.runtime import ServiceRuntime
+from lfr_platform.runtime import GRPC_MESSAGE_OPTIONS, ServiceRuntime
 from lfr_platform.service import ServiceKit
 from lfr_platform.telemetry import get_logger
 
-from lfr_watchlists.adapters.peers_grpc import GrpcDataKeys, GrpcEnroller, open_channel
+from lfr_watchlists.adapters.peers_grpc import GrpcEnroller
 from lfr_watchlists.adapters.template_index import InMemoryTemplateIndex
 from lfr_watchlists.adapters.vault import DataKeys, SealedBlobVault
 from lfr_watchlists.app.biometrics import rebuild_template_index
@@ -91,17 +93,17 @@ def build_components(
     database: EventDatabase | None = None,
 ) -> WatchlistsComponents:
     kit = ServiceKit(settings, router=lambda _stream_type: TOPIC, database=database)
-    credentials = settings.grpc_tls.channel_credentials() if settings.grpc_tls.enabled else None
     closers: list[object] = []
     if enroller is None:
-        enroller = GrpcEnroller(open_channel(settings.target("inference"), credentials),
-                                settings.enrol_deadline_seconds)
+        # An enrolment image travels in one message, larger than gRPC's 4 MB default.
+        channel = peer_channel(settings.target("inference"), settings, options=GRPC_MESSAGE_OPTIONS)
+        enroller = GrpcEnroller(channel, settings.enrol_deadline_seconds)
         closers.append(enroller)
     if keys is None:
-        keys = GrpcDataKeys(open_channel(settings.target("deployments"), credentials),
-                            ttl_seconds=settings.key_cache_seconds)
+        keys = GrpcDataKeys.connect(settings.target("deployments"), settings,
+                                    cache_seconds=settings.key_cache_seconds)
         closers.append(keys)
-    vault = SealedBlobVault(FileBlobStore(settings.resolved_blob_dir), keys)
+    vault = SealedBlobVault(open_blob_store(settings), keys)
     index = InMemoryTemplateIndex()
     clock = clock or SystemClock()
     policy = WatchlistPolicy(duplicate_similarity=settings.duplicate_similarity)
