@@ -22,7 +22,7 @@ from lfr_alerts.entrypoints.consumers.face_matched import CONSUMER_NAME, face_ma
 from lfr_alerts.entrypoints.http.routes import alerts_router
 from lfr_alerts.settings import AlertsSettings
 from lfr_platform.auth import EmbeddedIssuer
-from lfr_platform.blobs import FileBlobStore, blob_key, new_blob_id
+from lfr_platform.blobs import BlobStore, blob_key, new_blob_id, open_blob_store
 from lfr_platform.clock import ManualClock
 from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyDestroyed, KeyNotFound, KeyRing, seal
 from lfr_platform.data_keys import GrpcDataKeys
@@ -63,7 +63,7 @@ class AlertsEnv:
     parts: AlertsComponents
     clock: ManualClock
     ring: KeyRing
-    blobs: FileBlobStore
+    blobs: BlobStore
     issuer: EmbeddedIssuer
     data_dir: Path
 
@@ -164,7 +164,7 @@ async def running_alerts(tmp_path: Path, **setting_overrides: Any) -> AsyncItera
     )
     try:
         yield AlertsEnv(f"http://127.0.0.1:{port}", parts, clock, ring,
-                        FileBlobStore(settings.resolved_blob_dir), issuer, tmp_path)  # fmt: skip
+                        open_blob_store(settings), issuer, tmp_path)  # fmt: skip
     finally:
         server.should_exit = True
         await task

@@ -83,6 +83,18 @@ async def test_readable_blobs_past_policy_are_reported_and_shredded_ones_are_not
     )
 
 
+async def test_a_blob_store_in_s3_is_reported_as_not_scanned(tmp_path: Path) -> None:
+    blobs = FileBlobStore(tmp_path / "blobs")  # a stale local directory must not pass for the real store
+    await blobs.put(blob_key(DataClass.FRAMES, "dep-1", new_blob_id()), b"sealed")
+    report = await run_scan(
+        data_dir=tmp_path, policy=RetentionPolicy(), at=NOW, blob_store_elsewhere="s3://lfr-blobs"
+    )
+    assert report.artefacts == [
+        {"kind": "scan_incomplete", "location": "s3://lfr-blobs", "label": "blob_store_not_scanned"}
+    ]
+    assert not report.ok and "blobs" not in report.checked
+
+
 @pytest.mark.kafka
 async def test_kafka_messages_and_the_frames_topic_config_are_checked(
     kafka_settings: KafkaSettings, face_images_dir: Path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from lfr_platform.blobs import FileBlobStore
+from lfr_platform.blobs import open_blob_store
 from lfr_platform.clock import Clock, SystemClock
 from lfr_platform.data_keys import GrpcDataKeys
 from lfr_platform.eventstore.sql import SqlEventDatabase
@@ -66,7 +66,7 @@ def build_components(
     if keys is None:
         # Uncached: a key retention shreds must stop opening crops at once; one fetch per media request.
         keys = GrpcDataKeys.connect(settings.target("deployments"), settings, cache_seconds=0)
-    blobs = FileBlobStore(settings.resolved_blob_dir)
+    blobs = open_blob_store(settings)
     media_index = WatchlistMediaIndex(database.engine)
     http = AlertsHttp(
         ctx=ctx,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from lfr_platform.settings import ServiceSettings
 from pydantic import Field
 
@@ -24,11 +22,6 @@ class AlertsSettings(ServiceSettings):
     # Live streams also poll the event store this often, so replicas that did not consume a match still
     # push it (the local commit wakes them at once).
     alerts_sse_poll_seconds: float = Field(default=1.0, gt=0)
-    blob_dir: Path | None = Field(default=None, description="encrypted blobs; default <data_dir>/blobs")
-
-    @property
-    def resolved_blob_dir(self) -> Path:
-        return self.blob_dir or self.data_dir / "blobs"
 
     def target(self, service: str) -> str:
         return self.grpc_targets.get(service) or f"127.0.0.1:{9100 + _PORT_OFFSETS[service]}"

@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 import numpy as np
-from lfr_platform.blobs import BlobStore, FileBlobStore
+from lfr_platform.blobs import BlobStore, open_blob_store
 from lfr_platform.clock import Clock, SystemClock
 from lfr_platform.http import create_app
 from lfr_platform.http.health import ReadinessCheck
@@ -132,7 +132,7 @@ def build_service(
     )
     deployments = DeploymentRegistry(clock)
     galleries = GalleryRegistry(gallery_source, MODEL_VERSION, normalise=calibrations.normalises)
-    blobs = FileBlobStore(settings.data_dir / "blobs")
+    blobs = open_blob_store(settings)
     recognition = Recognition(
         config=RecognitionConfig(
             model_version=MODEL_VERSION,

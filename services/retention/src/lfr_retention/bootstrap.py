@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lfr_platform.blobs import BlobStore, FileBlobStore
+from lfr_platform.blobs import BlobStore, open_blob_store
 from lfr_platform.clock import Clock, SystemClock
 from lfr_platform.eventstore.sql import SqlEventDatabase
 from lfr_platform.http import create_app
@@ -59,7 +59,7 @@ def build_components(
         credentials = settings.grpc_tls.channel_credentials() if settings.grpc_tls.enabled else None
         keys = GrpcKeyShredder.connect(settings.target("deployments"), credentials)
     enforcer = Enforcer(
-        kit.db, facts, blobs or FileBlobStore(settings.resolved_blob_dir), keys, policy, clock
+        kit.db, facts, blobs or open_blob_store(settings), keys, policy, clock
     )
     scheduler = EnforcementScheduler(enforcer, settings.retention_interval_seconds)
     handlers = {

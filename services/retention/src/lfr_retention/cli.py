@@ -76,7 +76,8 @@ def scan(
             policy=retention_policy,
             at=_at(at),
             database_url=database_url,
-            blob_dir=settings.resolved_blob_dir,
+            blob_dir=settings.blob_dir,
+            blob_store_elsewhere=settings.blobs.url if settings.blob_dir is None else None,
             kafka_bootstrap=kafka,
         )  # fmt: skip
     )

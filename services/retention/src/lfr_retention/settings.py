@@ -21,16 +21,11 @@ class RetentionSettings(ServiceSettings):
         default=None, description="YAML policy; default deploy/retention-policy.yaml, else built-in defaults"
     )
     retention_interval_seconds: float = Field(default=300.0, gt=0, description="scheduled enforcement period")
-    blob_dir: Path | None = Field(default=None, description="encrypted blobs; default <data_dir>/blobs")
     # Topic names (a test on a shared broker points these at prefixed topics).
     retention_deployments_topic: str = "lfr.deployments.events.v1"
     retention_watchlists_topic: str = "lfr.watchlists.events.v1"
     retention_alerts_topic: str = "lfr.alerts.events.v1"
     retention_inference_topic: str = "lfr.inference.events.v1"
-
-    @property
-    def resolved_blob_dir(self) -> Path:
-        return self.blob_dir or self.data_dir / "blobs"
 
     def policy(self) -> RetentionPolicy:
         if self.retention_policy_file is not None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from lfr_platform.settings import ServiceSettings
 from pydantic import Field
 
@@ -16,7 +14,6 @@ class WatchlistsSettings(ServiceSettings):
     grpc_port: int = 9102
     # Peers' gRPC addresses (LFR_GRPC_TARGETS JSON): "deployments" (DataKeys), "inference" (Enrol).
     grpc_targets: dict[str, str] = Field(default_factory=dict)
-    blob_dir: Path | None = Field(default=None, description="encrypted blobs; default <data_dir>/blobs")
     # A destroyed key must stop working here within this time: at most a minute.
     key_cache_seconds: float = Field(default=30.0, gt=0, le=60)
     enrol_deadline_seconds: float = Field(default=30.0, gt=0)
@@ -28,10 +25,6 @@ class WatchlistsSettings(ServiceSettings):
     duplicate_similarity: float = Field(default=0.92, gt=0, le=1.01)
     image_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     image_max_pixels: int = Field(default=40_000_000, gt=0)
-
-    @property
-    def resolved_blob_dir(self) -> Path:
-        return self.blob_dir or self.data_dir / "blobs"
 
     def target(self, service: str) -> str:
         return self.grpc_targets.get(service) or f"127.0.0.1:{_DEFAULT_GRPC_PORTS[service]}"
