@@ -1,5 +1,6 @@
 """The status REST endpoint (permission inference.read; counts only), the models readiness check on
-onnxruntime, and the DataKeys client's cache (<= 60 s) against a real gRPC DataKeys over KeyRing."""
+onnxruntime, and the DataKeys client the composition root builds, against a real gRPC DataKeys over
+KeyRing."""
 
 from __future__ import annotations
 
@@ -8,20 +9,21 @@ from types import SimpleNamespace
 import grpc
 import httpx
 import pytest
-from lfr_inference.adapters.peer_clients import GrpcDataKeys, open_channel
-from lfr_inference.app.ports import DataKey, KeyUnavailable
+from lfr_inference.app.ports import DataKey
 from lfr_inference.bootstrap import build_service, models_ready_check
 from lfr_inference.settings import InferenceSettings
 from lfr_platform.auth import EmbeddedIssuer
-from lfr_platform.crypto import InMemoryWrappedKeyStore, KeyRing, new_key
+from lfr_platform.crypto import DataKeyError, InMemoryWrappedKeyStore, KeyRing, new_key
+from lfr_platform.data_keys import GrpcDataKeys, KeysUnavailable
 from lfr_proto.lfr.keys.v1 import keys_pb2_grpc
+from pydantic import ValidationError
 
 from ._service_harness import KeyRingDataKeys
 
 
 class NoKeys:
     async def get(self, deployment_id: str, data_class: str) -> DataKey:
-        raise KeyUnavailable("not in this test")
+        raise KeysUnavailable("not in this test")
 
 
 class NoGallery:
@@ -65,7 +67,7 @@ async def test_status_shows_counts_to_permitted_roles_only(tmp_path):
     await service.backend.close()
 
 
-async def test_data_keys_are_cached_at_most_the_ttl_and_a_destroyed_key_stops_working():
+async def test_the_composition_root_fetches_keys_over_grpc_and_caches_them_briefly(tmp_path):
     ring = KeyRing(new_key(), InMemoryWrappedKeyStore())
     await ring.ensure_key("dep-1", "frames")
     servicer = KeyRingDataKeys(ring)
@@ -73,21 +75,25 @@ async def test_data_keys_are_cached_at_most_the_ttl_and_a_destroyed_key_stops_wo
     keys_pb2_grpc.add_DataKeysServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    now = [1000.0]
-    client = GrpcDataKeys(open_channel(f"127.0.0.1:{port}"), ttl_seconds=120, monotonic=lambda: now[0])
+    settings = InferenceSettings(data_dir=tmp_path, grpc_targets={"deployments": f"127.0.0.1:{port}"})
+    service = build_service(settings, gallery_source=NoGallery())
+    keys = service.recognition.data_keys
+    assert isinstance(keys, GrpcDataKeys)
     try:
-        first = await client.get("dep-1", "frames")
+        first = await keys.get("dep-1", "frames")
         assert first.key == await ring.data_key("dep-1", "frames") and first.key_id
-        assert (await client.get("dep-1", "frames")) == first and servicer.calls == 1
+        assert (await keys.get("dep-1", "frames")) == first and servicer.calls == 1  # cached
         await ring.destroy("dep-1", "frames")
-        now[0] += 59.0  # the TTL is capped at 60 s whatever is configured
-        assert (await client.get("dep-1", "frames")) == first
-        now[0] += 2.0
-        with pytest.raises(KeyUnavailable):
-            await client.get("dep-1", "frames")
-        with pytest.raises(KeyUnavailable):
-            await client.get("dep-unknown", "alert_media")
+        keys.forget("dep-1")  # what DataKeyDestroyed on the deployments topic does
+        with pytest.raises(DataKeyError):
+            await keys.get("dep-1", "frames")
+        with pytest.raises(DataKeyError):
+            await keys.get("dep-unknown", "alert_media")
         assert servicer.calls == 3
     finally:
-        await client.close()
+        for closer in service.closers:
+            await closer.close()
+        await service.backend.close()
         await server.stop(grace=None)
+    with pytest.raises(ValidationError, match="data_key_cache_seconds"):  # a key outlives a minute nowhere
+        InferenceSettings(data_dir=tmp_path, data_key_cache_seconds=120)

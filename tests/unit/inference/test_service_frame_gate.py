@@ -14,13 +14,13 @@ from lfr_inference.app.calibrations import PROVISIONAL, Calibrations
 from lfr_inference.app.deployments import DeploymentRegistry
 from lfr_inference.app.events_out import EventWriter
 from lfr_inference.app.galleries import GalleryRegistry
-from lfr_inference.app.ports import DataKey, GallerySnapshot, KeyUnavailable
+from lfr_inference.app.ports import DataKey, GallerySnapshot
 from lfr_inference.app.recognition import Recognition, RecognitionConfig
 from lfr_inference.domain.deployment_state import DeploymentState
 from lfr_inference.vision.pipeline import FacePipeline
 from lfr_platform.blobs import FileBlobStore
 from lfr_platform.clock import ManualClock
-from lfr_platform.crypto import new_key, seal
+from lfr_platform.crypto import KeyNotFound, new_key, seal
 from lfr_platform.eventstore import InMemoryEventDatabase
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -34,7 +34,7 @@ class FakeKeys:
         try:
             return self.keys[(deployment_id, data_class)]
         except KeyError:
-            raise KeyUnavailable("gone") from None
+            raise KeyNotFound("gone") from None
 
 
 class NoGallery:

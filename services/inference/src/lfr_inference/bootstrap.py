@@ -5,18 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
 import numpy as np
 from lfr_platform.blobs import BlobStore, open_blob_store
 from lfr_platform.clock import Clock, SystemClock
+from lfr_platform.data_keys import GrpcDataKeys
+from lfr_platform.grpc_security import peer_channel
 from lfr_platform.http import create_app
 from lfr_platform.http.health import ReadinessCheck
 from lfr_platform.messaging.rotation import RotatingTopic
 from lfr_platform.messaging.topics import TopicSpec
-from lfr_platform.runtime import ServiceRuntime
+from lfr_platform.runtime import GRPC_MESSAGE_OPTIONS, ServiceRuntime
 from lfr_platform.service import ServiceKit
 
-from lfr_inference.adapters.peer_clients import GrpcDataKeys, GrpcGallerySource, open_channel
+from lfr_inference.adapters.peer_clients import GrpcGallerySource
 from lfr_inference.app.calibrations import Calibrations
 from lfr_inference.app.deployments import DeploymentEventsHandler, DeploymentRegistry, restore
 from lfr_inference.app.enrolment import ENROL_DETECTOR, ENROL_QUALITY, Enroller
@@ -99,24 +100,23 @@ def build_service(
     data_keys: DataKeys | None = None,
     gallery_source: GallerySource | None = None,
     calibrations: Calibrations | None = None,
-    channel_credentials: grpc.ChannelCredentials | None = None,
 ) -> InferenceService:
     clock = clock or SystemClock()
     peers = DEFAULT_PEERS | settings.grpc_targets
-    credentials = channel_credentials
-    if credentials is None and settings.grpc_tls.enabled:
-        credentials = settings.grpc_tls.channel_credentials()
     closers: list[Any] = []
     if data_keys is None:
-        keys_client = GrpcDataKeys(
-            open_channel(peers["deployments"], credentials),
-            ttl_seconds=settings.data_key_cache_seconds,
+        keys_client = GrpcDataKeys.connect(
+            peers["deployments"],
+            settings,
+            cache_seconds=settings.data_key_cache_seconds,
             deadline_seconds=settings.grpc_deadline_seconds,
         )
         closers.append(keys_client)
         data_keys = keys_client
     if gallery_source is None:
-        gallery_client = GrpcGallerySource(open_channel(peers["watchlists"], credentials))
+        # A large watchlist's templates (15,000 x 128 floats) exceed gRPC's 4 MB default message size.
+        channel = peer_channel(peers["watchlists"], settings, options=GRPC_MESSAGE_OPTIONS)
+        gallery_client = GrpcGallerySource(channel)
         closers.append(gallery_client)
         gallery_source = gallery_client
     backend = backend or build_backend(settings)

@@ -6,22 +6,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from lfr_platform.data_keys import DataKey
+from lfr_platform.data_keys import DataKeySource as DataKeys  # raises lfr_platform.crypto.DataKeyError
 
-
-@dataclass(frozen=True)
-class DataKey:
-    key_id: str
-    key: bytes
-
-
-class KeyUnavailable(Exception):
-    """The deployment's data key cannot be had (destroyed, unknown, or the key service is down)."""
-
-
-class DataKeys(Protocol):
-    async def get(self, deployment_id: str, data_class: str) -> DataKey:
-        """Raises KeyUnavailable."""
-        ...
+__all__ = ["DataKey", "DataKeys", "GallerySnapshot", "GallerySource", "GalleryTemplate"]
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,14 @@ import numpy as np
 from aiokafka import ConsumerRecord
 from lfr_platform.blobs import BlobStore, blob_key, new_blob_id
 from lfr_platform.clock import Clock
-from lfr_platform.crypto import DataClass, DecryptionFailed, open_, seal
+from lfr_platform.crypto import DataClass, DataKeyError, DecryptionFailed, open_, seal
 
 from lfr_inference.adapters.frame_wire import BadFrameHeader, FrameHeader, parse_headers
 from lfr_inference.app.calibrations import Calibrations
 from lfr_inference.app.deployments import DeploymentRegistry
 from lfr_inference.app.events_out import EventWriter
 from lfr_inference.app.galleries import GalleryRegistry, LiveGallery
-from lfr_inference.app.ports import DataKeys, KeyUnavailable
+from lfr_inference.app.ports import DataKeys
 from lfr_inference.domain.events import SYSTEM_ACTOR, SYSTEM_ROLE, FaceMatched, FacesProcessedTallied, Tally
 from lfr_inference.domain.tracking import CameraTracker, Track
 from lfr_inference.vision.pipeline import FaceObservation, FacePipeline, FrameFaces
@@ -234,7 +234,7 @@ class Recognition:
                 forget(header.deployment_id)
                 key = await self.data_keys.get(header.deployment_id, DataClass.FRAMES.value)
             return open_(key.key, item.ciphertext, header.aad)
-        except KeyUnavailable:
+        except DataKeyError:
             self._drop(header, "key_unavailable")
         except DecryptionFailed:
             self._drop(header, "undecryptable")
@@ -338,7 +338,7 @@ class Recognition:
         deployment_id = header.deployment_id
         try:
             key = await self.data_keys.get(deployment_id, DataClass.ALERT_MEDIA.value)
-        except KeyUnavailable:
+        except DataKeyError:
             log.error("match not recorded: alert_media key of %s unavailable", deployment_id)
             return False
         crop_key = blob_key(DataClass.ALERT_MEDIA, deployment_id, new_blob_id())
