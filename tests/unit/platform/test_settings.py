@@ -178,6 +178,13 @@ def test_bad_blob_url_is_refused_at_start_naming_the_variable(
     assert "LFR_BLOBS__URL" in str(error.value) and message in str(error.value)
 
 
+def test_misspelt_blob_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LFR_BLOBS__URL", "s3://lfr-blobs")
+    monkeypatch.setenv("LFR_BLOBS__ENDPOINT", "https://minio:9000")  # ENDPOINT_URL was meant
+    with pytest.raises(ConfigurationError, match="LFR_BLOBS__ENDPOINT: Extra inputs are not permitted"):
+        ServiceSettings.load()
+
+
 def test_inconsistent_blob_settings_are_refused() -> None:
     with pytest.raises(
         ConfigurationError, match="ACCESS_KEY_ID and LFR_BLOBS__SECRET_ACCESS_KEY go together"

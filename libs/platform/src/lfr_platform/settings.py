@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lfr_platform.messaging.settings import KafkaSettings
@@ -146,6 +154,9 @@ class BlobSettings(BaseModel):
     Without an access key pair the S3 client takes credentials from its usual environment chain
     (`AWS_*` variables, web identity token, instance metadata).
     """
+
+    # A misspelt LFR_BLOBS__ variable must stop the pod, not leave it on defaults.
+    model_config = ConfigDict(extra="forbid")
 
     url: str | None = Field(default=None, description=f"{_S3_FORM} or a directory; default <data_dir>/blobs")
     endpoint_url: str | None = Field(
