@@ -248,7 +248,7 @@ async def retention_env(data_dir: Path, face_jpegs: list[bytes]) -> AsyncIterato
     await alerts.kit.start_database()
     await alerts.ctx.views.create_tables()
 
-    shredder = GrpcKeyShredder.connect(f"127.0.0.1:{port}")
+    shredder = GrpcKeyShredder.connect(f"127.0.0.1:{port}", RetentionSettings(data_dir=data_dir))
     retention = build_retention(RetentionSettings(data_dir=data_dir), clock=clock, keys=shredder)
     await retention.start()
 

@@ -40,7 +40,7 @@ async def test_a_key_service_outage_leaves_the_shredding_due_without_a_receipt(e
     await env.run_deployment()
     await env.end_deployment()
     await env.sync_retention()
-    down = GrpcKeyShredder.connect(f"127.0.0.1:{closed_port()}")
+    down = GrpcKeyShredder.connect(f"127.0.0.1:{closed_port()}", env.retention.kit.settings)
     try:
         report = await enforcer_with(env, down).run()
     finally:
@@ -64,7 +64,7 @@ async def test_concurrent_runs_issue_each_receipt_once(env: RetentionEnv) -> Non
     await env.end_deployment()
     await env.sync_retention()
     env.clock.advance(timedelta(days=40))
-    second = GrpcKeyShredder.connect(env.keys_target)
+    second = GrpcKeyShredder.connect(env.keys_target, env.retention.kit.settings)
     try:
         one, two = await asyncio.gather(env.retention.enforcer.run(), enforcer_with(env, second).run())
     finally:

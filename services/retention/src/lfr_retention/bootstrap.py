@@ -56,8 +56,7 @@ def build_components(
     clock = clock or SystemClock()
     facts = SqlRetentionFacts(database.engine)
     if keys is None:
-        credentials = settings.grpc_tls.channel_credentials() if settings.grpc_tls.enabled else None
-        keys = GrpcKeyShredder.connect(settings.target("deployments"), credentials)
+        keys = GrpcKeyShredder.connect(settings.target("deployments"), settings)
     enforcer = Enforcer(
         kit.db, facts, blobs or open_blob_store(settings), keys, policy, clock
     )

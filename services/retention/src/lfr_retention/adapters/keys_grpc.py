@@ -1,49 +1,33 @@
-"""`lfr.keys.v1.DataKeys/DestroyDataKey` on the deployments service, which owns the keys."""
+"""The retention service's KeyShredder port over the platform's DataKeys client (`lfr_platform.data_keys`).
+
+Retention shreds as the system actor; the deployments service records that actor on the deployment's
+stream, so the port the app layer sees carries only what to shred and why.
+"""
 
 from __future__ import annotations
 
-import grpc
-from lfr_platform.grpc_security import LazyChannel
-from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
+from lfr_platform.crypto import DataClass
+from lfr_platform.data_keys import GrpcDataKeys
+from lfr_platform.settings import ServiceSettings
 
-RETENTION_ACTOR = "retention"
-RETENTION_ROLE = "system"
+from lfr_retention.app.enforcement import SYSTEM_ACTOR, SYSTEM_ROLE
 
-
-class KeyServiceUnavailable(RuntimeError):
-    pass
+# A shred runs rarely and stays due when it fails: give a briefly slow deployments service longer.
+DESTROY_DEADLINE_SECONDS = 10.0
 
 
 class GrpcKeyShredder:
-    def __init__(self, channel: grpc.aio.Channel | LazyChannel, deadline_seconds: float = 10.0) -> None:
-        self._channel = channel
-        self._stub = keys_pb2_grpc.DataKeysStub(channel)
-        self._deadline = deadline_seconds
+    def __init__(self, keys: GrpcDataKeys) -> None:
+        self._keys = keys
 
     @classmethod
-    def connect(cls, target: str, credentials: grpc.ChannelCredentials | None = None) -> GrpcKeyShredder:
-        # Opened on first use, in the service's own event loop (see LazyChannel).
-        channel = LazyChannel(
-            lambda: (
-                grpc.aio.secure_channel(target, credentials)
-                if credentials
-                else grpc.aio.insecure_channel(target)
-            )
-        )
-        return cls(channel)
+    def connect(cls, target: str, settings: ServiceSettings) -> GrpcKeyShredder:
+        return cls(GrpcDataKeys.connect(target, settings, deadline_seconds=DESTROY_DEADLINE_SECONDS))
 
-    async def destroy(self, deployment_id: str, data_class: str, *, reason: str) -> bool:
-        request = keys_pb2.DestroyDataKeyRequest(
-            deployment_id=deployment_id, data_class=data_class, actor=RETENTION_ACTOR,
-            role=RETENTION_ROLE, reason=reason,
-        )  # fmt: skip
-        try:
-            reply = await self._stub.DestroyDataKey(request, timeout=self._deadline)
-        except grpc.aio.AioRpcError as error:
-            raise KeyServiceUnavailable(
-                f"DestroyDataKey({deployment_id}, {data_class}) failed: {error.code().name}"
-            ) from None
-        return bool(reply.destroyed)
+    async def destroy(self, deployment_id: str, data_class: DataClass | str, *, reason: str) -> bool:
+        return await self._keys.destroy(
+            deployment_id, data_class, actor=SYSTEM_ACTOR, role=SYSTEM_ROLE, reason=reason
+        )
 
     async def close(self) -> None:
-        await self._channel.close()
+        await self._keys.close()
