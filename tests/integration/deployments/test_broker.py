@@ -26,7 +26,7 @@ from lfr_platform.messaging.consumer import EventConsumer
 from lfr_platform.messaging.relay import OutboxRelay
 from lfr_platform.messaging.settings import KafkaSettings
 from lfr_platform.messaging.wire import EventMessage
-from lfr_watchlists.domain.entry import AgeBand, Category, EntryDetails, EntryImage, ImageSource
+from lfr_watchlists.domain.entry import AgeBand, Category, EntryDetails, EntryImage, ImageSource, SealedRef
 from lfr_watchlists.domain.events import WATCHLIST_EVENTS
 from lfr_watchlists.domain.watchlist import Watchlist, WatchlistPolicy
 
@@ -71,6 +71,11 @@ def image(n: int) -> tuple[EntryImage, ...]:
     return (EntryImage(image_blob_id=f"img-{n}", template_blob_id=f"tpl-{n}", taken_on=date(2026, 1, 5)),)
 
 
+def sealed(n: int) -> SealedRef:
+    """Where the watchlists service would have sealed the entry's personal details (not read here)."""
+    return SealedRef(blob_id=f"per-{n}", sha256=f"{n:064x}")
+
+
 async def wait_for(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + DEADLINE_S
     while not await predicate():
@@ -94,10 +99,12 @@ async def test_watchlist_events_on_the_broker_build_the_summary(
     who = {"actor": "wlm-1", "role": "watchlist_manager", "at": now}
     try:
         wl = Watchlist.create("wl-broker", DEPLOYMENT, "Station approach", **who)
-        wl.add_entry("e-adult", details(), image(1), None, WatchlistPolicy(), **who)
-        wl.add_entry("e-child", details(age_band=None, date_of_birth=date(2014, 3, 1)), image(2), None,
-                     WatchlistPolicy(), **who)  # fmt: skip
-        wl.add_entry("e-dis", details(disability=True), image(3), None, WatchlistPolicy(), **who)
+        wl.add_entry("e-adult", details(), image(1), None, WatchlistPolicy(), sealed=sealed(1), **who)
+        child_born = date(now.year - 12, 3, 1)  # 11 or 12 today: under 13 when listed
+        wl.add_entry("e-child", details(age_band=None, date_of_birth=child_born), image(2), None,
+                     WatchlistPolicy(), sealed=sealed(2), **who)  # fmt: skip
+        wl.add_entry("e-dis", details(disability=True), image(3), None, WatchlistPolicy(), sealed=sealed(3),
+                     **who)  # fmt: skip
         wl.remove_entry("e-adult", "warrant executed", **who)
         wl.freeze(DEPLOYMENT, wl.revision, **who)
         async with watchlists_db.unit_of_work() as uow:
@@ -121,9 +128,10 @@ async def test_watchlist_events_on_the_broker_build_the_summary(
             True,
             False,
         )
-        # Ages count at the date asked: the child is 13 by late 2027.
-        older = await world.parts.summaries.summary("wl-broker", date(2027, 11, 23))
-        assert (older.entries[0].under_18, older.entries[0].under_13) == (True, False)
+        # The events carry the age band as listed, never the date of birth: a later date asked does not
+        # make the child older than on the day of listing.
+        older = await world.parts.summaries.summary("wl-broker", date(now.year + 2, 11, 23))
+        assert (older.entries[0].under_18, older.entries[0].under_13) == (True, True)
         assert (disabled.entry_id, disabled.under_18, disabled.disability) == ("e-dis", False, True)
 
         wl.reopen("deployment needs re-authorisation", **who)

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,7 +51,7 @@ from lfr_retention.adapters.keys_grpc import GrpcKeyShredder
 from lfr_retention.bootstrap import RetentionComponents
 from lfr_retention.bootstrap import build_components as build_retention
 from lfr_retention.settings import RetentionSettings
-from lfr_watchlists.domain.entry import AgeBand, Category, EntryDetails, EntryImage, ImageSource
+from lfr_watchlists.domain.entry import AgeBand, Category, EntryDetails, EntryImage, ImageSource, SealedRef
 from lfr_watchlists.domain.events import WATCHLIST_EVENTS
 from lfr_watchlists.domain.watchlist import Watchlist, WatchlistPolicy
 
@@ -124,19 +125,23 @@ class RetentionEnv:
         await self.deployments.run(c.EndDeployment(actor=SILVER[0], role=SILVER[1], deployment_id=DEPLOYMENT))
 
     async def create_watchlist(self, entries: int = 2) -> list[str]:
-        """Watchlist `wl-1` for dep-1 with sealed images and templates; returns their blob keys."""
+        """Watchlist `wl-1` for dep-1 with sealed images, templates and personal details; returns their
+        blob keys."""
         now = self.clock.now()
         watchlist = Watchlist.create(WATCHLIST, DEPLOYMENT, "Station approach", actor="wlm-1",
                                      role="watchlist_manager", at=now)  # fmt: skip
         keys: list[str] = []
         for index in range(entries):
-            image_id, template_id = new_blob_id(), new_blob_id()
+            image_id, template_id, personal_id = new_blob_id(), new_blob_id(), new_blob_id()
             image = self.face_jpegs[index % len(self.face_jpegs)]
             template = b"".join(float(i / 512).hex().encode() for i in range(512))  # stand-in; sealed anyway
-            for blob_id, content in ((image_id, image), (template_id, template)):
+            personal = b'{"reason": "Warrant 2026/331", "date_of_birth": "1990-05-01"}'
+            sealed: dict[str, bytes] = {}
+            for blob_id, content in ((image_id, image), (template_id, template), (personal_id, personal)):
                 key = blob_key(DataClass.WATCHLIST_MEDIA, DEPLOYMENT, blob_id)
-                await self.blobs.put(key, await self.ring.seal(DEPLOYMENT, DataClass.WATCHLIST_MEDIA,
-                                                              content, key.encode()))  # fmt: skip
+                sealed[blob_id] = await self.ring.seal(DEPLOYMENT, DataClass.WATCHLIST_MEDIA, content,
+                                                       key.encode())  # fmt: skip
+                await self.blobs.put(key, sealed[blob_id])
                 keys.append(key)
             details = EntryDetails(category=Category.WANTED_ON_WARRANT, reason="Warrant 2026/331",
                                    image_source=ImageSource.CUSTODY, approved_by="insp-1",
@@ -144,8 +149,9 @@ class RetentionEnv:
             images = (
                 EntryImage(image_blob_id=image_id, template_blob_id=template_id, taken_on=date(2025, 1, 10)),
             )
-            watchlist.add_entry(f"entry-{index}", details, images, None, WatchlistPolicy(), actor="wlm-1",
-                                role="watchlist_manager", at=now)  # fmt: skip
+            reference = SealedRef(blob_id=personal_id, sha256=hashlib.sha256(sealed[personal_id]).hexdigest())
+            watchlist.add_entry(f"entry-{index}", details, images, None, WatchlistPolicy(), sealed=reference,
+                                actor="wlm-1", role="watchlist_manager", at=now)  # fmt: skip
         repository = EventSourcedRepository(Watchlist, WATCHLIST_EVENTS)
         async with self.watchlists_db.unit_of_work() as uow:
             await repository.save(uow.events, watchlist)

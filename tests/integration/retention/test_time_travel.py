@@ -71,7 +71,7 @@ async def test_end_plus_32_days_leaves_no_biometric_artefact_and_the_ledger_veri
         await env.ring.data_key(DEPLOYMENT, DataClass.FRAMES)
     assert all([await env.blob_readable(k) for k in watchlist_keys + [key for _, key in crops]])
 
-    # End + 25 h: watchlist images and templates deleted, their key shredded.
+    # End + 25 h: watchlist images, templates and personal details deleted, their key shredded.
     env.clock.set(ended_at + timedelta(hours=25))
     second = await env.retention.enforcer.run()
     assert sorted(r["receipt_id"] for r in second.issued) == [
@@ -79,7 +79,7 @@ async def test_end_plus_32_days_leaves_no_biometric_artefact_and_the_ledger_veri
         f"watchlist-media:{DEPLOYMENT}",
     ]
     purge = next(r for r in second.issued if r["action"] == "purge_watchlist_media")
-    assert purge["blobs_deleted"] == len(watchlist_keys) == 4
+    assert purge["blobs_deleted"] == len(watchlist_keys) == 6  # 2 entries: image, template, details
     assert not any([await env.blob_readable(k) for k in watchlist_keys])
 
     # End + 32 days, before enforcement: the scan finds the three crops and fails.

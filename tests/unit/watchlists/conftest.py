@@ -3,12 +3,14 @@ fakes of the enroller (the inference service's gRPC Enrol needs Triton) and the 
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import pytest
+from lfr_platform.blobs import BlobNotFound
 from lfr_platform.clock import ManualClock
 from lfr_platform.eventstore import InMemoryEventDatabase, StoredEvent
 from lfr_watchlists.adapters.template_index import InMemoryTemplateIndex
@@ -16,7 +18,7 @@ from lfr_watchlists.app import commands as c
 from lfr_watchlists.app.handlers import WatchlistServices, build_bus
 from lfr_watchlists.app.messagebus import MessageBus
 from lfr_watchlists.app.ports import EnrolRefusal, EnrolResult
-from lfr_watchlists.domain.entry import Category, EntryDetails, ImageSource
+from lfr_watchlists.domain.entry import Category, EntryDetails, ImageSource, SealedRef
 
 WATCHLIST = "wl-1"
 DEPLOYMENT = "dep-1"
@@ -52,7 +54,8 @@ class FakeEnroller:
 
 @dataclass
 class FakeVault:
-    """Stands in for encrypted blob storage (lfr_platform.blobs + crypto, phase 2)."""
+    """Stands in for encrypted blob storage (the real SealedBlobVault is exercised by the integration
+    tests): keeps plaintext, so a test can see what would have been sealed."""
 
     blobs: dict[str, object] = field(default_factory=dict)
 
@@ -65,6 +68,17 @@ class FakeVault:
         blob_id = f"watchlist_media/{deployment_id}/tpl-{len(self.blobs) + 1}"
         self.blobs[blob_id] = list(template)
         return blob_id
+
+    async def seal_details(self, deployment_id: str, plaintext: bytes) -> SealedRef:
+        blob_id = f"watchlist_media/{deployment_id}/per-{len(self.blobs) + 1}"
+        self.blobs[blob_id] = plaintext
+        return SealedRef(blob_id=blob_id, sha256=hashlib.sha256(plaintext).hexdigest())
+
+    async def open_details(self, deployment_id: str, ref: SealedRef) -> bytes:
+        content = self.blobs.get(ref.blob_id)
+        if not isinstance(content, bytes):
+            raise BlobNotFound(f"no blob {ref.blob_id!r}")
+        return content
 
 
 def details(**changes: object) -> EntryDetails:

@@ -30,7 +30,8 @@ class InProcessSummaries:
         self._world = world
 
     async def summary(self, watchlist_id: str, on: date) -> DeploymentView:
-        s = await watchlist_summary(self._world.db.reader(), watchlist_id, on)
+        # Ages are the bands as listed (the events hold no date of birth), so `on` changes nothing.
+        s = await watchlist_summary(self._world.db.reader(), watchlist_id)
         return DeploymentView(
             watchlist_id=s.watchlist_id, deployment_id=s.deployment_id, version=s.version, frozen=s.frozen,
             entries=tuple(SummaryEntry(entry_id=e.entry_id, under_18=e.under_18, under_13=e.under_13,

@@ -54,20 +54,21 @@ async def test_warning_for_child_images_older_than_five_years(world: World, chan
     assert [w["code"] for w in warnings] == (["child_image_older_than_5_years"] if warned else [])
 
 
-async def test_summary_computes_ages_at_the_deployment_date(world: World) -> None:
+async def test_summary_counts_ages_as_believed_when_listed(world: World) -> None:
+    """The events hold no date of birth, only the band on the day of listing (2026-11-22): a child who
+    turns 13 before the deployment still counts as under 13, never older than on the day."""
     await world.created()
     await world.run(add("e-turns-13", date_of_birth=date(2013, 12, 1), images=(image("p1"),)))
+    await world.run(add("e-turned-18", date_of_birth=date(2008, 11, 22), images=(image("p4"),)))
     await world.run(add("e-band-child", date_of_birth=None, age_band=AgeBand.UNDER_13,
                         images=(image("p2"),)))
     await world.run(add("e-adult-dis", date_of_birth=date(1970, 1, 1), disability=True,
                         images=(image("p3"),)))
-    before = await watchlist_summary(world.db.reader(), WATCHLIST, on=date(2026, 11, 30))
-    after = await watchlist_summary(world.db.reader(), WATCHLIST, on=date(2026, 12, 1))
-    flags = {e.entry_id: (e.under_18, e.under_13, e.disability) for e in before.entries}
-    assert flags == {"e-turns-13": (True, True, False), "e-band-child": (True, True, False),
-                     "e-adult-dis": (False, False, True)}
-    assert {e.entry_id: e.under_13 for e in after.entries}["e-turns-13"] is False
-    assert (before.version, before.size, before.frozen) == (3, 3, False)
+    summary = await watchlist_summary(world.db.reader(), WATCHLIST)
+    flags = {e.entry_id: (e.under_18, e.under_13, e.disability) for e in summary.entries}
+    assert flags == {"e-turns-13": (True, True, False), "e-turned-18": (False, False, False),
+                     "e-band-child": (True, True, False), "e-adult-dis": (False, False, True)}
+    assert (summary.version, summary.size, summary.frozen) == (4, 4, False)
 
 
 async def test_freeze_reopen_cycle(world: World) -> None:
@@ -81,7 +82,7 @@ async def test_freeze_reopen_cycle(world: World) -> None:
     await world.run(c.ReopenWatchlist(actor="insp", role="silver_commander", watchlist_id=WATCHLIST,
                                       reason="camera added: re-authorisation"))
     await world.run(add("e-bob", images=(image("bob"),)))
-    assert (await watchlist_summary(world.db.reader(), WATCHLIST, date(2026, 11, 23))).version == 2
+    assert (await watchlist_summary(world.db.reader(), WATCHLIST)).version == 2
 
 
 async def test_removed_person_can_be_enrolled_again(world: World) -> None:

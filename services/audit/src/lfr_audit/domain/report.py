@@ -15,7 +15,8 @@ deployments (lfr_deployments.domain.events, committed):
   DataKeyDestroyed{data_class} (crypto-shredding; docs/architecture.md topics table).
 watchlists (lfr_watchlists.domain.events, committed):
   WatchlistCreated{deployment_id}, WatchlistEntryAdded{entry_id, details{category, image_source,
-  date_of_birth, age_band, disability}, images[{taken_on}]}, WatchlistEntryRemoved{entry_id},
+  age_band, disability}, images[{taken_on}]} (schema 2: the band as listed; the personal details are
+  sealed, never read here; schema 1 also had date_of_birth, still honoured), WatchlistEntryRemoved{entry_id},
   WatchlistFrozen, WatchlistPurged{blob_ids}.
 inference (lfr_inference): FaceMatched{deployment_id, score}; FacesProcessedTallied{deployment_id,
   faces_compared, faces_detected} (also FacesProcessed / FacesTallied with count | faces | faces_processed).

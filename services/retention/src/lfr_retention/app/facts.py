@@ -18,11 +18,15 @@ from lfr_retention.adapters.facts_sql import SqlRetentionFacts
 Handler = Callable[[UnitOfWork, EventMessage], Awaitable[None]]
 
 
-def _blob_ids(images: Any) -> list[str]:
+def _blob_ids(data: Any) -> list[str]:
+    """An added entry's blobs: its images and templates, and (schema 2) its sealed personal details."""
     ids: list[str] = []
-    for image in images or ():
+    for image in data.get("images") or ():
         if isinstance(image, dict):
             ids.extend(str(image[k]) for k in ("image_blob_id", "template_blob_id") if image.get(k))
+    sealed = data.get("sealed_details")
+    if isinstance(sealed, dict) and sealed.get("blob_id"):
+        ids.append(str(sealed["blob_id"]))
     return ids
 
 
@@ -53,9 +57,7 @@ def watchlists_handler(facts: SqlRetentionFacts) -> Handler:
         if message.event_type == "WatchlistCreated" and data.get("deployment_id"):
             await facts.watchlist_created(uow.connection, message.stream_id, str(data["deployment_id"]))
         elif message.event_type == "WatchlistEntryAdded":
-            await facts.watchlist_blobs_added(
-                uow.connection, message.stream_id, _blob_ids(data.get("images"))
-            )
+            await facts.watchlist_blobs_added(uow.connection, message.stream_id, _blob_ids(data))
         elif message.event_type in ("WatchlistEntryRemoved", "WatchlistPurged"):
             ids = [str(b) for b in data.get("blob_ids") or ()]
             await facts.watchlist_blobs_added(uow.connection, message.stream_id, ids)

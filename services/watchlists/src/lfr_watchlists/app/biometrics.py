@@ -11,7 +11,7 @@ from lfr_platform.eventstore import EventStore
 from lfr_platform.telemetry import get_logger
 
 from lfr_watchlists.app.ports import BiometricReader, TemplateIndex
-from lfr_watchlists.app.queries import WatchlistView, get_watchlist, list_watchlists
+from lfr_watchlists.app.queries import WatchlistView, find_entry, get_watchlist, list_watchlists
 
 log = get_logger(__name__)
 
@@ -58,9 +58,7 @@ async def frozen_gallery(reader: EventStore, vault: BiometricReader, deployment_
 async def entry_image(reader: EventStore, vault: BiometricReader, watchlist_id: str, entry_id: str,
                       index: int) -> bytes:
     view = await get_watchlist(reader, watchlist_id)
-    entry = next((e for e in view.entries if e.entry_id == entry_id), None)
-    if entry is None:
-        raise NotFound(f"entry {entry_id!r} is not on watchlist {watchlist_id!r}", code="entry_not_found")
+    entry = find_entry(view, entry_id)
     if not 0 <= index < len(entry.images):
         raise NotFound(f"entry {entry_id!r} has no image {index}", code="image_not_found")
     return await vault.image(view.deployment_id, entry.images[index].image_blob_id)

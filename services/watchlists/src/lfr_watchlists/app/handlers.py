@@ -14,6 +14,7 @@ from lfr_platform.telemetry import get_logger
 from lfr_watchlists.adapters.cached_repository import CatchUpRepository
 from lfr_watchlists.app import commands as c
 from lfr_watchlists.app.messagebus import MessageBus
+from lfr_watchlists.app.personal import seal_personal
 from lfr_watchlists.app.ports import BiometricVault, Enroller, EnrolResult, Template, TemplateIndex
 from lfr_watchlists.domain.entry import EntryImage
 from lfr_watchlists.domain.events import WATCHLIST_EVENTS
@@ -110,7 +111,8 @@ async def add_entry(cmd: c.AddWatchlistEntry, svc: WatchlistServices) -> list[St
         if len(models) > 1:  # the enroller changed model mid-entry (a rolling upgrade): try again
             # The bus retries a concurrency conflict, re-enrolling every image on one model.
             raise ConcurrencyError(watchlist.id, watchlist.version, watchlist.version)
-        watchlist.add_entry(cmd.entry_id, cmd.details, tuple(images), nearest, svc.policy,
+        sealed = await seal_personal(svc.vault, watchlist.deployment_id, cmd.details.personal())
+        watchlist.add_entry(cmd.entry_id, cmd.details, tuple(images), nearest, svc.policy, sealed=sealed,
                             model_version=models.pop(), **_who(svc, cmd))
         stored = await svc.repository.save(uow.events, watchlist, correlation_id=cmd.correlation_id)
         await uow.commit()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from lfr_watchlists.domain.entry import SealedRef
 from lfr_watchlists.domain.watchlist import NearestEntry
 
 Template = Sequence[float]
@@ -52,17 +53,27 @@ class TemplateIndex(Protocol):
 
 
 class BiometricVault(Protocol):
-    """Encrypted blob storage under the deployment's watchlist_media key (lfr_platform.blobs + crypto
-    in phase 2). Returns blob ids; retention deletes the blobs."""
+    """Encrypted blob storage under the deployment's watchlist_media key (lfr_platform.blobs + crypto):
+    images, templates and entries' personal details. Returns blob ids; retention deletes the blobs and
+    shreds the key."""
 
     async def put_image(self, deployment_id: str, content: bytes) -> str: ...
 
     async def put_template(self, deployment_id: str, template: Template) -> str: ...
 
+    async def seal_details(self, deployment_id: str, plaintext: bytes) -> SealedRef:
+        """Seal and store; the reference carries the SHA-256 of the sealed bytes."""
+        ...
+
 
 class BiometricReader(Protocol):
-    """Decrypting reads from the vault: for the gallery, the image endpoint and the index rebuild."""
+    """Decrypting reads from the vault: for the gallery, the image endpoint, the index rebuild and the
+    personal-details endpoint. Raise KeyDestroyed or BlobNotFound once retention has erased the data."""
 
     async def image(self, deployment_id: str, blob_id: str) -> bytes: ...
 
     async def template(self, deployment_id: str, blob_id: str) -> list[float]: ...
+
+    async def open_details(self, deployment_id: str, ref: SealedRef) -> bytes:
+        """The plaintext, after checking the sealed bytes against `ref.sha256`."""
+        ...

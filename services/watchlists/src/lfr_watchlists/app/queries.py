@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
+from lfr_platform.errors import NotFound
 from lfr_platform.eventstore import EventStore
 
 from lfr_watchlists.app.handlers import REPOSITORY
@@ -39,5 +39,13 @@ async def list_watchlists(reader: EventStore, deployment_id: str | None = None) 
     return [v for v in views if deployment_id is None or v.deployment_id == deployment_id]
 
 
-async def watchlist_summary(reader: EventStore, watchlist_id: str, on: date) -> WatchlistSummary:
-    return summarise(await REPOSITORY.get(reader, watchlist_id), on)
+def find_entry(view: WatchlistView, entry_id: str) -> Entry:
+    entry = next((e for e in view.entries if e.entry_id == entry_id), None)
+    if entry is None:
+        raise NotFound(f"entry {entry_id!r} is not on watchlist {view.watchlist_id!r}",
+                       code="entry_not_found")
+    return entry
+
+
+async def watchlist_summary(reader: EventStore, watchlist_id: str) -> WatchlistSummary:
+    return summarise(await REPOSITORY.get(reader, watchlist_id))

@@ -1,7 +1,11 @@
 """A watchlist entry's facts: why the person is on it and what the images are. Never the images.
 
 Images and templates are referenced by blob id (ciphertext under the deployment's key); everything
-here is non-biometric.
+here is non-biometric. What the manager submits (`EntryDetails`) is validated whole, then split: the
+`EntryFacts` that rules and reports need stay in the event in clear; the `PersonalDetails` that would
+identify or describe the person are sealed under the deployment's key like the images (a `SealedRef`
+in the event), so retention erases them by shredding that key. Events are immutable and the audit
+ledger keeps them for years, so nothing in clear there may need erasing later.
 """
 
 from __future__ import annotations
@@ -38,7 +42,51 @@ class AgeBand(StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
+class EntryFacts:
+    """What the event records in clear: category, image source, the approving officer, and the derived
+    flags the authorisation rules and the published report count. `age_band` is the band believed when
+    the entry was listed (from the date of birth when one was given): a watchlist is listed before its
+    deployment, so a child is never counted older than they are on the day."""
+
+    category: Category
+    image_source: ImageSource
+    approved_by: str
+    age_band: AgeBand
+    # A flag, not a description: Form 1 must declare it (legal advice) and the report counts it.
+    disability: bool = False
+
+    def is_under(self, years: int) -> bool:
+        """Whether the person was believed under `years` old (13 or 18) when listed."""
+        if years == 13:
+            return self.age_band == AgeBand.UNDER_13
+        if years == 18:
+            return self.age_band in (AgeBand.UNDER_13, AgeBand.AGE_13_TO_17)
+        raise ValueError("age bands answer for 13 and 18 only")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonalDetails:
+    """Sealed under the deployment's watchlist_media key; only a SealedRef reaches the event."""
+
+    reason: str
+    category_other: str | None = None
+    image_source_other: str | None = None
+    date_of_birth: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SealedRef:
+    """Where sealed bytes are (a blob id under the deployment's watchlist_media prefix) and the SHA-256
+    of the sealed bytes, so oversight can tie a blob to its event without reading it."""
+
+    blob_id: str
+    sha256: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class EntryDetails:
+    """An entry as submitted: validated whole, then split into facts and sealed personal details."""
+
     category: Category
     reason: str
     image_source: ImageSource
@@ -68,15 +116,15 @@ class EntryDetails:
         if self.date_of_birth is not None and self.date_of_birth > today:
             raise refuse("date_of_birth_in_future", "the date of birth is in the future")
 
-    def is_under(self, years: int, on: date) -> bool:
-        """Whether the person is believed under `years` old on `on` (13 or 18)."""
-        if self.date_of_birth is not None:
-            return age_on(self.date_of_birth, on) < years
-        if years == 13:
-            return self.age_band == AgeBand.UNDER_13
-        if years == 18:
-            return self.age_band in (AgeBand.UNDER_13, AgeBand.AGE_13_TO_17)
-        raise ValueError("age bands answer for 13 and 18 only")
+    def facts(self, listed_on: date) -> EntryFacts:
+        band = self.age_band if self.date_of_birth is None else age_band_on(self.date_of_birth, listed_on)
+        assert band is not None, "validate() requires a date of birth or an age band"
+        return EntryFacts(category=self.category, image_source=self.image_source,
+                          approved_by=self.approved_by, age_band=band, disability=self.disability)
+
+    def personal(self) -> PersonalDetails:
+        return PersonalDetails(reason=self.reason, category_other=self.category_other,
+                               image_source_other=self.image_source_other, date_of_birth=self.date_of_birth)
 
     def was_child_on(self, taken_on: date) -> bool:
         if self.date_of_birth is not None:
@@ -101,6 +149,11 @@ class EntryWarning:
 
 def age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def age_band_on(born: date, on: date) -> AgeBand:
+    age = age_on(born, on)
+    return AgeBand.UNDER_13 if age < 13 else AgeBand.AGE_13_TO_17 if age < 18 else AgeBand.ADULT
 
 
 def years_before(on: date, years: int) -> date:

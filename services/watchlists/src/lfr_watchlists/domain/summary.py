@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from lfr_watchlists.domain.watchlist import Watchlist
 
@@ -29,9 +28,9 @@ class WatchlistSummary:
         return len(self.entries)
 
 
-def summarise(watchlist: Watchlist, on: date) -> WatchlistSummary:
-    """Ages are computed at `on` (the deployment date), so a 12-year-old who turns 13 before the
-    deployment counts as under 18, not under 13."""
+def summarise(watchlist: Watchlist) -> WatchlistSummary:
+    """Ages are the bands believed when each entry was listed (the events hold no date of birth); the
+    deployment comes after the listing, so a child is never counted older than on the day."""
     return WatchlistSummary(
         watchlist_id=watchlist.id,
         deployment_id=watchlist.deployment_id,
@@ -40,8 +39,8 @@ def summarise(watchlist: Watchlist, on: date) -> WatchlistSummary:
         entries=tuple(
             SummaryEntry(
                 entry_id=e.entry_id,
-                under_18=e.details.is_under(18, on),
-                under_13=e.details.is_under(13, on),
+                under_18=e.details.is_under(18),
+                under_13=e.details.is_under(13),
                 disability=e.details.disability,
             )
             for e in sorted(watchlist.entries.values(), key=lambda e: e.entry_id)

@@ -15,7 +15,15 @@ from lfr_platform.aggregate import Aggregate, DomainEvent
 from lfr_platform.errors import DomainRuleViolation, NotFound
 
 from lfr_watchlists.domain import events as ev
-from lfr_watchlists.domain.entry import EntryDetails, EntryImage, EntryWarning, years_before
+from lfr_watchlists.domain.entry import (
+    EntryDetails,
+    EntryFacts,
+    EntryImage,
+    EntryWarning,
+    PersonalDetails,
+    SealedRef,
+    years_before,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,14 +45,17 @@ class NearestEntry:
 @dataclass(frozen=True, kw_only=True)
 class Entry:
     entry_id: str
-    details: EntryDetails
+    details: EntryFacts
+    sealed_details: SealedRef | None
     images: tuple[EntryImage, ...]
     warnings: tuple[EntryWarning, ...]
     model_version: str = ""
+    legacy_details: PersonalDetails | None = None  # recorded in clear before details were sealed
 
     @property
     def blob_ids(self) -> tuple[str, ...]:
-        return tuple(b for i in self.images for b in (i.image_blob_id, i.template_blob_id))
+        media = tuple(b for i in self.images for b in (i.image_blob_id, i.template_blob_id))
+        return media + ((self.sealed_details.blob_id,) if self.sealed_details else ())
 
 
 def _refuse(code: str, message: str, **details: Any) -> DomainRuleViolation:
@@ -104,14 +115,16 @@ class Watchlist(Aggregate):
 
     def add_entry(
         self, entry_id: str, details: EntryDetails, images: tuple[EntryImage, ...],
-        nearest: NearestEntry | None, policy: WatchlistPolicy, *, actor: str, role: str, at: datetime,
-        model_version: str = "",
+        nearest: NearestEntry | None, policy: WatchlistPolicy, *, sealed: SealedRef, actor: str, role: str,
+        at: datetime, model_version: str = "",
     ) -> tuple[EntryWarning, ...]:
+        """`sealed` refers to `details.personal()` sealed by the caller: every rule runs on the full
+        details here, and only their facts and that reference go into the event."""
         warnings = self.check_new_entry(entry_id, details, [i.taken_on for i in images], nearest, policy,
                                         at.date())
         self._trigger(ev.WatchlistEntryAdded, actor=actor, role=role, at=at, entry_id=entry_id,
-                      details=details, images=images, warnings=warnings, revision=self.revision + 1,
-                      model_version=model_version)
+                      details=details.facts(at.date()), sealed_details=sealed, images=images,
+                      warnings=warnings, revision=self.revision + 1, model_version=model_version)
         return warnings
 
     def remove_entry(self, entry_id: str, reason: str, *, actor: str, role: str, at: datetime) -> None:
@@ -187,10 +200,11 @@ class Watchlist(Aggregate):
         match event:
             case ev.WatchlistCreated(deployment_id=deployment_id, name=name):
                 self.deployment_id, self.name = deployment_id, name
-            case ev.WatchlistEntryAdded(entry_id=entry_id, details=details, images=images,
-                                        warnings=warnings, revision=revision, model_version=model):
-                self.entries[entry_id] = Entry(entry_id=entry_id, details=details, images=images,
-                                               warnings=warnings, model_version=model)
+            case ev.WatchlistEntryAdded(entry_id=entry_id, revision=revision):
+                self.entries[entry_id] = Entry(
+                    entry_id=entry_id, details=event.details, sealed_details=event.sealed_details,
+                    images=event.images, warnings=event.warnings, model_version=event.model_version,
+                    legacy_details=event.legacy_details)
                 self.revision = revision
             case ev.WatchlistEntryRemoved(entry_id=entry_id, revision=revision):
                 del self.entries[entry_id]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -84,11 +83,9 @@ def watchlists_router(http: WatchlistsHttp) -> APIRouter:
 
     @router.get("/{watchlist_id}/summary", response_model=SummaryOut)
     async def summary(
-        watchlist_id: str, _: Annotated[Principal, Depends(require("watchlists.read"))],
-        on: Annotated[date | None, Query(description="ages computed at this date (the deployment's)")] = None,
+        watchlist_id: str, _: Annotated[Principal, Depends(require("watchlists.read"))]
     ) -> SummaryOut:
-        day = on or http.clock.now().date()
-        return SummaryOut.of(await watchlist_summary(http.db.reader(), watchlist_id, day), day)
+        return SummaryOut.of(await watchlist_summary(http.db.reader(), watchlist_id))
 
     @router.post(
         "/{watchlist_id}/entries", status_code=201, response_model=EntryAddedOut,

@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lfr_watchlists.app.personal import PersonalState
 from lfr_watchlists.app.queries import WatchlistView
 from lfr_watchlists.domain.entry import AgeBand, Category, EntryDetails, ImageSource
 from lfr_watchlists.domain.summary import WatchlistSummary
@@ -53,29 +54,45 @@ class ImageOut(BaseModel):
     taken_on: date
 
 
+class PersonalDetailsOut(BaseModel):
+    """The entry's personal details. `sealed`: not opened (a list, or a role that may not read them);
+    `available`: opened; `erased`: retention destroyed them; `recorded_in_clear`: written before sealing."""
+
+    state: str
+    sha256: str | None = Field(default=None, description="SHA-256 of the sealed blob, as its event records")
+    reason: str | None = None
+    category_other: str | None = None
+    image_source_other: str | None = None
+    date_of_birth: date | None = None
+    note: str | None = None
+
+    @classmethod
+    def sealed(cls, entry: Entry) -> PersonalDetailsOut:
+        if entry.sealed_details is None:
+            return cls(state=PersonalState.RECORDED_IN_CLEAR.value)
+        return cls(state="sealed", sha256=entry.sealed_details.sha256)
+
+
 class EntryOut(BaseModel):
+    """An entry's facts; its personal details only by reference (see EntryWithPersonalOut)."""
+
     entry_id: str
     category: str
-    category_other: str | None
-    reason: str
     image_source: str
-    image_source_other: str | None
-    date_of_birth: date | None
-    age_band: str | None
-    disability: bool
     approved_by: str
+    age_band: str = Field(description="believed when the entry was listed")
+    disability: bool
+    personal_details: PersonalDetailsOut
     images: list[ImageOut]
     warnings: list[WarningOut]
     model_version: str
 
     @classmethod
-    def of(cls, entry: Entry) -> EntryOut:
+    def of(cls, entry: Entry, personal: PersonalDetailsOut | None = None) -> EntryOut:
         d = entry.details
-        return cls(entry_id=entry.entry_id, category=d.category.value, category_other=d.category_other,
-                   reason=d.reason, image_source=d.image_source.value,
-                   image_source_other=d.image_source_other,
-                   date_of_birth=d.date_of_birth, age_band=d.age_band.value if d.age_band else None,
-                   disability=d.disability, approved_by=d.approved_by,
+        return cls(entry_id=entry.entry_id, category=d.category.value, image_source=d.image_source.value,
+                   approved_by=d.approved_by, age_band=d.age_band.value, disability=d.disability,
+                   personal_details=personal or PersonalDetailsOut.sealed(entry),
                    images=[ImageOut(index=i, taken_on=img.taken_on) for i, img in enumerate(entry.images)],
                    warnings=[WarningOut(code=w.code, message=w.message, image_index=w.image_index)
                              for w in entry.warnings],
@@ -122,23 +139,24 @@ class SummaryEntryOut(BaseModel):
 
 
 class SummaryOut(BaseModel):
+    """Ages are the bands believed when each entry was listed."""
+
     watchlist_id: str
     deployment_id: str
     version: int
     frozen: bool
     size: int
-    on: date
     contains_under_18: bool
     contains_under_13: bool
     contains_disability: bool
     entries: list[SummaryEntryOut]
 
     @classmethod
-    def of(cls, summary: WatchlistSummary, on: date) -> SummaryOut:
+    def of(cls, summary: WatchlistSummary) -> SummaryOut:
         entries = [SummaryEntryOut(entry_id=e.entry_id, under_18=e.under_18, under_13=e.under_13,
                                    disability=e.disability) for e in summary.entries]
         return cls(watchlist_id=summary.watchlist_id, deployment_id=summary.deployment_id,
-                   version=summary.version, frozen=summary.frozen, size=summary.size, on=on,
+                   version=summary.version, frozen=summary.frozen, size=summary.size,
                    contains_under_18=any(e.under_18 for e in entries),
                    contains_under_13=any(e.under_13 for e in entries),
                    contains_disability=any(e.disability for e in entries), entries=entries)
