@@ -9,14 +9,29 @@ point and be started again: keys already under the current master count as `alre
 destroyed (or re-wrapped by someone else) meanwhile is never overwritten, and tombstones are only
 counted. A key that no configured master key opens is reported as failed and left exactly as it was.
 Key material never appears in the report.
+
+Embedded mode (no LFR_MASTER_KEY: the key lives in `<data_dir>/master.key`) rotates the file too:
+`begin_dev_rotation` retires the key to `master.key.previous` and writes a new one, the re-wrap runs,
+and `finish_dev_rotation` deletes the retired key once nothing is left under it.
 """
 
 from __future__ import annotations
 
+import base64
+import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from lfr_platform.crypto import DecryptionFailed, KeyRing, MasterKeys, WrappedKey, wrap_context
+from lfr_platform.crypto import DecryptionFailed, KeyRing, MasterKeys, WrappedKey, master_key_id, wrap_context
+from lfr_platform.settings import (
+    DEV_MASTER_KEY_FILE,
+    DEV_PREVIOUS_MASTER_KEYS_FILE,
+    MASTER_KEY_BYTES,
+    decode_master_key,
+    decode_master_keys,
+    replace_file,
+)
 
 DEFAULT_BATCH_SIZE = 100
 _MAX_ATTEMPTS = 3  # a row changed under us is re-read; a row that keeps changing is reported, not spun on
@@ -126,3 +141,32 @@ def _opens_to(masters: MasterKeys, wrapped: bytes, context: bytes, data_key: byt
 
 def _failure(record: WrappedKey, reason: str) -> RewrapFailure:
     return RewrapFailure(record.deployment_id, record.data_class.value, reason)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Embedded mode: the master key is a file under the data directory
+
+
+def begin_dev_rotation(data_dir: Path) -> None:
+    """Retire `master.key` into `master.key.previous` and write a new `master.key`.
+
+    Crash-safe and re-runnable: the retired key is saved before the new one replaces it, and a rotation
+    already begun (a previous-keys file that does not hold the current key) is continued, not restarted,
+    so a second run never strands keys wrapped under the first run's new key.
+    """
+    current_path, previous_path = data_dir / DEV_MASTER_KEY_FILE, data_dir / DEV_PREVIOUS_MASTER_KEYS_FILE
+    if not current_path.exists():
+        raise FileNotFoundError(f"no development master key at {current_path}: nothing to rotate")
+    current = decode_master_key(current_path.read_text().strip())
+    previous = decode_master_keys(previous_path.read_text()) if previous_path.exists() else []
+    ids = {master_key_id(k) for k in previous}
+    if previous and master_key_id(current) not in ids:
+        return  # begun earlier and the new key is in place: finish that rotation
+    if master_key_id(current) not in ids:
+        replace_file(previous_path, b"\n".join(base64.b64encode(k) for k in [*previous, current]) + b"\n")
+    replace_file(current_path, base64.b64encode(secrets.token_bytes(MASTER_KEY_BYTES)))
+
+
+def finish_dev_rotation(data_dir: Path) -> None:
+    """Delete the retired keys: run only after a re-wrap that left nothing under them."""
+    (data_dir / DEV_PREVIOUS_MASTER_KEYS_FILE).unlink(missing_ok=True)

@@ -39,6 +39,8 @@ from lfr_platform.messaging.settings import KafkaSettings
 ENV_PREFIX = "LFR_"
 MASTER_KEY_BYTES = 32
 DEV_MASTER_KEY_FILE = "master.key"
+# Embedded mode's stand-in for LFR_PREVIOUS_MASTER_KEYS while `lfr keys rotate` runs (one base64 key a line).
+DEV_PREVIOUS_MASTER_KEYS_FILE = "master.key.previous"
 
 # Values people paste from templates; accepting one outside development would make every key guessable.
 _PLACEHOLDERS = frozenset(
@@ -243,7 +245,11 @@ def _parse_blob_url(url: str) -> tuple[str, str] | Path:
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", validate_default=True
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+        hide_input_in_errors=True,  # a rejected value may be a key or a password
     )
     # Only services that wrap keys or secrets under the master key need it (least privilege: the others
     # never hold it). Deployments (data keys) and ingest (camera credentials) set this.
@@ -262,12 +268,24 @@ class ServiceSettings(BaseSettings):
     master_key: SecretStr | None = Field(
         default=None, description="base64 of 32 random bytes; in development created under data_dir if unset"
     )
+    previous_master_keys: SecretStr | None = Field(
+        default=None,
+        description="during a master-key rotation only: the retired master key(s), base64, comma-separated; "
+        "they unwrap data keys and never wrap new ones",
+    )
     auth: AuthSettings = Field(default_factory=AuthSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     grpc_tls: TlsSettings = Field(default_factory=TlsSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
     body_limit_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     otlp_endpoint: str | None = None
+
+    @field_validator("previous_master_keys")
+    @classmethod
+    def _previous_master_keys_decode(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            decode_master_keys(value.get_secret_value())
+        return value
 
     @model_validator(mode="after")
     def _production_refuses_development_shortcuts(self) -> Self:
@@ -331,6 +349,24 @@ class ServiceSettings(BaseSettings):
             raise ConfigurationError(f"{ENV_PREFIX}MASTER_KEY is required outside development")
         return _load_or_create_dev_master_key(self.data_dir / DEV_MASTER_KEY_FILE)
 
+    def previous_master_keys_bytes(self) -> list[bytes]:
+        """Retired master keys that may still unwrap (during a rotation); usually none.
+
+        In development without LFR_MASTER_KEY, `lfr keys rotate` keeps them in a file beside the dev key.
+        """
+        if self.previous_master_keys is not None:
+            return decode_master_keys(self.previous_master_keys.get_secret_value())
+        path = self.data_dir / DEV_PREVIOUS_MASTER_KEYS_FILE
+        if self.uses_dev_master_key and path.exists():
+            return decode_master_keys(path.read_text())
+        return []
+
+    @property
+    def uses_dev_master_key(self) -> bool:
+        """True when the master key is the development file under data_dir (no LFR_MASTER_KEY)."""
+        unset = self.master_key is None or _is_placeholder(self.master_key)
+        return unset and self.environment == "development"
+
 
 def decode_master_key(value: str) -> bytes:
     try:
@@ -342,6 +378,18 @@ def decode_master_key(value: str) -> bytes:
     if len(key) != MASTER_KEY_BYTES:
         raise ValueError(f"decodes to {len(key)} bytes; need {MASTER_KEY_BYTES}")
     return key
+
+
+def decode_master_keys(value: str) -> list[bytes]:
+    """A comma- (or newline-) separated list of base64 master keys; the error names the bad one by place."""
+    items = [item for item in value.replace("\n", ",").split(",") if item.strip()]
+    keys = []
+    for place, item in enumerate(items, start=1):
+        try:
+            keys.append(decode_master_key(item))
+        except ValueError as error:
+            raise ValueError(f"key {place} of {len(items)}: {error}") from None
+    return keys
 
 
 def describe_validation_error(settings_name: str, error: ValidationError) -> str:
@@ -370,6 +418,15 @@ def write_file_once(path: Path, content: bytes) -> None:
     Several services start at once under `lfr up`: the content is written to a private temp file and
     hard-linked into place, so exactly one writer wins and every reader sees complete content.
     """
+    _put_file(path, content, replace=False)
+
+
+def replace_file(path: Path, content: bytes) -> None:
+    """Write `path` (0600) atomically: readers see the old content or the new, never a mixture."""
+    _put_file(path, content, replace=True)
+
+
+def _put_file(path: Path, content: bytes, *, replace: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -378,6 +435,9 @@ def write_file_once(path: Path, content: bytes) -> None:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
+        if replace:
+            os.replace(temp, path)
+            return
         try:
             os.link(temp, path)
         except FileExistsError:
