@@ -42,6 +42,7 @@ _mount_optional(
 _mount_optional("audit", "lfr_audit.verify_cli", "audit_app", "Verify and export the audit ledger.")
 _mount_optional("retention", "lfr_retention.cli", "retention_app", "Retention enforcement and scans.")
 _mount_optional("demo", "lfr_cli.demo", "demo_app", "Run the end-to-end demonstration.")
+_mount_optional("keys", "lfr_cli.keys", "keys_app", "Master-key rotation of the per-deployment data keys.")
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
     parts = build_components(settings, clock=ManualClock(...))   # tests: real SQLite/PostgreSQL, own clock
     runtime = build(settings)                                     # `python -m lfr_deployments`
+    report = await rotate_master_key(settings, actor=...)         # `... -m lfr_deployments rotate-master-key`
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from lfr_platform.clock import Clock, SystemClock
-from lfr_platform.crypto import KeyRing, SqlWrappedKeyStore, data_keys_metadata
+from lfr_platform.crypto import KeyRing, SqlWrappedKeyStore, migrate_data_keys_table
 from lfr_platform.eventstore.sql import SqlEventDatabase
 from lfr_platform.http import create_app
+from lfr_platform.key_rotation import DEFAULT_BATCH_SIZE, RewrapReport
 from lfr_platform.messaging.consumer import EventConsumer
 from lfr_platform.runtime import ServiceRuntime
 from lfr_platform.service import ServiceKit, service_database_url
@@ -23,6 +25,7 @@ from lfr_deployments.app.data_keys import DataKeys
 from lfr_deployments.app.expiry import WindowExpiry
 from lfr_deployments.app.handlers import DeploymentServices, build_bus
 from lfr_deployments.app.messagebus import MessageBus
+from lfr_deployments.domain.roles import ADMIN
 from lfr_deployments.entrypoints.grpc.data_keys import SERVICE_NAME, data_keys_registrar
 from lfr_deployments.entrypoints.http.routes import deployments_router
 from lfr_deployments.settings import DeploymentsSettings
@@ -43,7 +46,7 @@ class DeploymentsComponents:
         """Projection and data-key tables, idempotently, after the event store's migration."""
         await self.summaries.create_tables()
         async with self.database.engine.begin() as connection:
-            await connection.run_sync(data_keys_metadata.create_all)
+            await connection.run_sync(migrate_data_keys_table)
 
     async def start(self) -> None:
         await self.kit.start_database()
@@ -65,7 +68,8 @@ def build_components(settings: DeploymentsSettings, *, clock: Clock | None = Non
         policy=settings.policy(), clock=clock or SystemClock(),
     )
     bus = build_bus(services)
-    ring = KeyRing(settings.master_key_bytes(), SqlWrappedKeyStore(database.engine))
+    store = SqlWrappedKeyStore(database.engine)
+    ring = KeyRing(settings.master_key_bytes(), store, settings.previous_master_keys_bytes())
     keys = DataKeys(ring, services)
     consumer = kit.add_consumer(
         settings.watchlist_consumer_name, on_watchlist_event, [settings.watchlists_topic]
@@ -84,3 +88,21 @@ def build(settings: DeploymentsSettings) -> ServiceRuntime:
     )
     runtime.on_start.append(parts.create_tables)  # after the kit's event-store migration
     return runtime
+
+
+async def rotate_master_key(
+    settings: DeploymentsSettings, *, actor: str, reason: str = "", batch_size: int = DEFAULT_BATCH_SIZE
+) -> RewrapReport:
+    """One re-wrap run beside (or without) the server: a Kubernetes Job, `lfr keys rotate`.
+
+    Needs only the database: `MasterKeyRotated` goes into the outbox with its event, and the service's
+    relay publishes it (at once if the service runs, else when it next starts).
+    """
+    parts = build_components(settings)
+    await parts.start()
+    try:
+        return await parts.keys.rotate_master_key(
+            actor=actor, role=ADMIN, reason=reason, batch_size=batch_size
+        )
+    finally:
+        await parts.kit.db.dispose()

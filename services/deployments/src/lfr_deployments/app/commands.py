@@ -13,6 +13,7 @@ from lfr_deployments.domain.form1 import (
     Threshold,
     Window,
 )
+from lfr_deployments.domain.master_key import KeyRewrapFailed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,4 +123,17 @@ class RecordDataKeyDestroyed(Command):
     deployment_id: str
     data_class: str
     key_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordMasterKeyRotation(Command):
+    """Sent after a re-wrap run, so oversight sees every master-key rotation (ids and counts only)."""
+
+    current_key_id: str
+    previous_key_ids: tuple[str, ...]
+    rewrapped: int
+    already_current: int
+    destroyed_skipped: int
+    failures: tuple[KeyRewrapFailed, ...] = ()
     reason: str = ""

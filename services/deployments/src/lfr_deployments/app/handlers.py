@@ -15,9 +15,13 @@ from lfr_deployments.app.messagebus import MessageBus
 from lfr_deployments.app.ports import CalibrationTable, DataKeyRing, WatchlistSummaries
 from lfr_deployments.domain.deployment import Deployment, FalseAlertEstimate
 from lfr_deployments.domain.events import DEPLOYMENT_EVENTS
+from lfr_deployments.domain.master_key import MASTER_KEY_EVENTS, STREAM_ID, MasterKeyHistory
 from lfr_deployments.domain.policy import GovernancePolicy
 
 REPOSITORY: EventSourcedRepository[Deployment] = EventSourcedRepository(Deployment, DEPLOYMENT_EVENTS)
+MASTER_KEY_REPOSITORY: EventSourcedRepository[MasterKeyHistory] = EventSourcedRepository(
+    MasterKeyHistory, MASTER_KEY_EVENTS
+)
 
 
 @dataclass
@@ -145,6 +149,23 @@ async def record_key_destroyed(cmd: c.RecordDataKeyDestroyed, svc: DeploymentSer
         cmd.data_class, cmd.key_id, cmd.reason, **_who(svc, cmd)))
 
 
+async def record_master_key_rotation(
+    cmd: c.RecordMasterKeyRotation, svc: DeploymentServices
+) -> list[StoredEvent]:
+    async with svc.db.unit_of_work() as uow:
+        history = await MASTER_KEY_REPOSITORY.find(uow.events, STREAM_ID) or MasterKeyHistory(STREAM_ID)
+        history.record_rotation(
+            current_key_id=cmd.current_key_id, previous_key_ids=cmd.previous_key_ids,
+            rewrapped=cmd.rewrapped, already_current=cmd.already_current,
+            destroyed_skipped=cmd.destroyed_skipped, failures=cmd.failures, reason=cmd.reason,
+            **_who(svc, cmd),
+        )  # fmt: skip
+        stored = await MASTER_KEY_REPOSITORY.save(uow.events, history, correlation_id=cmd.correlation_id,
+                                                  traceparent=cmd.traceparent)
+        await uow.commit()
+    return stored
+
+
 HANDLERS: dict[type, Callable[[object, DeploymentServices], Awaitable[list[StoredEvent]]]] = {
     c.DraftDeployment: draft,  # type: ignore[dict-item]
     c.AmendForm1: amend,  # type: ignore[dict-item]
@@ -162,6 +183,7 @@ HANDLERS: dict[type, Callable[[object, DeploymentServices], Awaitable[list[Store
 # Not a person's command over REST: the DataKeys gRPC service records key destruction on its own bus.
 KEY_HANDLERS: dict[type, Callable[[object, DeploymentServices], Awaitable[list[StoredEvent]]]] = {
     c.RecordDataKeyDestroyed: record_key_destroyed,  # type: ignore[dict-item]
+    c.RecordMasterKeyRotation: record_master_key_rotation,  # type: ignore[dict-item]
 }
 
 

@@ -4,3 +4,5 @@ AUTHORISING_OFFICER = "authorising_officer"
 SILVER_COMMANDER = "silver_commander"
 # Commands the platform sends itself (the window-expiry scheduler, event-driven reactions).
 SYSTEM = "system"
+# Force IT: runs the platform (e.g. rotates the master key); never sees biometric images.
+ADMIN = "admin"
