@@ -59,12 +59,21 @@ PERMISSIONS: dict[str, Permission] = {
         _p("deployments.end", {SILVER}, "End a deployment"),
         _p("deployments.review", {SILVER, AO}, "Record the post-deployment review"),
         # watchlists ---------------------------------------------------------------------------------
-        _p("watchlists.read", {WLM, AO, SILVER, OVERSIGHT}, "Read watchlists and entries (no images)"),
+        _p(
+            "watchlists.read",
+            {WLM, AO, SILVER, OVERSIGHT},
+            "Read watchlists and entries (no images; personal details as a hash)",
+        ),
         _p("watchlists.create", {WLM}, "Create a deployment's watchlist"),
         _p("watchlists.add_entry", {WLM}, "Add a person (category, reason, image source and date)"),
         _p("watchlists.remove_entry", {WLM}, "Remove an entry"),
         _p("watchlists.delete", {WLM}, "Delete a watchlist after its deployment"),
         _p("watchlists.view_media", {WLM, AO}, "View watchlist images", biometric=True),
+        _p(
+            "watchlists.view_personal",
+            {WLM, AO},
+            "Read an entry's sealed personal details (reason, date of birth, descriptions)",
+        ),
         # inference ----------------------------------------------------------------------------------
         _p(
             "inference.read",

@@ -1,5 +1,6 @@
-"""Reads that decrypt biometrics from the vault: a frozen deployment's gallery, one entry image, and the
-duplicate-detection index rebuilt at start-up. Nothing read here is logged or put into an event."""
+"""Reads that decrypt from the vault: a frozen deployment's gallery, one entry image, one entry's
+personal details, and the duplicate-detection index rebuilt at start-up. Nothing read here is logged or
+put into an event."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from lfr_platform.errors import DomainRuleViolation, NotFound
 from lfr_platform.eventstore import EventStore
 from lfr_platform.telemetry import get_logger
 
+from lfr_watchlists.app.personal import PersonalView, open_personal
 from lfr_watchlists.app.ports import BiometricReader, TemplateIndex
 from lfr_watchlists.app.queries import WatchlistView, find_entry, get_watchlist, list_watchlists
+from lfr_watchlists.domain.watchlist import Entry
 
 log = get_logger(__name__)
 
@@ -62,6 +65,13 @@ async def entry_image(reader: EventStore, vault: BiometricReader, watchlist_id: 
     if not 0 <= index < len(entry.images):
         raise NotFound(f"entry {entry_id!r} has no image {index}", code="image_not_found")
     return await vault.image(view.deployment_id, entry.images[index].image_blob_id)
+
+
+async def entry_with_personal_details(reader: EventStore, vault: BiometricReader, watchlist_id: str,
+                                      entry_id: str) -> tuple[Entry, PersonalView]:
+    view = await get_watchlist(reader, watchlist_id)
+    entry = find_entry(view, entry_id)
+    return entry, await open_personal(vault, view.deployment_id, entry)
 
 
 async def rebuild_template_index(reader: EventStore, vault: BiometricReader, index: TemplateIndex) -> int:

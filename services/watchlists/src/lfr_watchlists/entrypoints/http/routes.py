@@ -1,7 +1,8 @@
 """REST under /api/v1/watchlists: parse, authorise, dispatch; the handlers and queries do the rest.
 
 Every state-changing route sends one command carrying the caller's subject and role, so each change is
-an event attributable to a person. Entry images are served decrypted, to `watchlists.view_media` only.
+an event attributable to a person. Entry images are served decrypted, to `watchlists.view_media` only;
+an entry's personal details, to `watchlists.view_personal` only (everyone else sees their hash).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from lfr_platform.http import current_correlation_id
 from lfr_platform.images import ImageLimits
 
 from lfr_watchlists.app import commands as c
-from lfr_watchlists.app.biometrics import entry_image
+from lfr_watchlists.app.biometrics import entry_image, entry_with_personal_details
 from lfr_watchlists.app.handlers import WatchlistServices
 from lfr_watchlists.app.messagebus import MessageBus
 from lfr_watchlists.app.ports import BiometricReader
@@ -28,6 +29,8 @@ from lfr_watchlists.entrypoints.http.schemas import (
     ChangeOut,
     CreateWatchlistBody,
     EntryAddedOut,
+    EntryOut,
+    PersonalDetailsOut,
     SummaryOut,
     WarningOut,
     WatchlistOut,
@@ -86,6 +89,16 @@ def watchlists_router(http: WatchlistsHttp) -> APIRouter:
         watchlist_id: str, _: Annotated[Principal, Depends(require("watchlists.read"))]
     ) -> SummaryOut:
         return SummaryOut.of(await watchlist_summary(http.db.reader(), watchlist_id))
+
+    @router.get("/{watchlist_id}/entries/{entry_id}", response_model=EntryOut)
+    async def get_entry(
+        watchlist_id: str, entry_id: str, response: Response,
+        _: Annotated[Principal, Depends(require("watchlists.view_personal"))],
+    ) -> EntryOut:
+        entry, personal = await entry_with_personal_details(http.db.reader(), http.vault, watchlist_id,
+                                                            entry_id)
+        response.headers["Cache-Control"] = "no-store"
+        return EntryOut.of(entry, PersonalDetailsOut.of(personal))
 
     @router.post(
         "/{watchlist_id}/entries", status_code=201, response_model=EntryAddedOut,

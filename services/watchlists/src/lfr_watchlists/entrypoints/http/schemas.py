@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lfr_watchlists.app.personal import PersonalState
+from lfr_watchlists.app.personal import PersonalState, PersonalView
 from lfr_watchlists.app.queries import WatchlistView
 from lfr_watchlists.domain.entry import AgeBand, Category, EntryDetails, ImageSource
 from lfr_watchlists.domain.summary import WatchlistSummary
@@ -71,6 +71,17 @@ class PersonalDetailsOut(BaseModel):
         if entry.sealed_details is None:
             return cls(state=PersonalState.RECORDED_IN_CLEAR.value)
         return cls(state="sealed", sha256=entry.sealed_details.sha256)
+
+    @classmethod
+    def of(cls, view: PersonalView) -> PersonalDetailsOut:
+        if view.details is None:
+            note = ("erased under the retention policy: the deployment's key was destroyed or the blob "
+                    "deleted, so they cannot be recovered") if view.state == PersonalState.ERASED else None
+            return cls(state=view.state.value, sha256=view.sha256, note=note)
+        d = view.details
+        return cls(state=view.state.value, sha256=view.sha256, reason=d.reason,
+                   category_other=d.category_other, image_source_other=d.image_source_other,
+                   date_of_birth=d.date_of_birth)
 
 
 class EntryOut(BaseModel):
