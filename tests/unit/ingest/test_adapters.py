@@ -1,4 +1,4 @@
-"""Drop-oldest buffer, data-key cache, URL vault, frame AAD, resolution fitting, error classification."""
+"""Drop-oldest buffer, URL vault, frame AAD, resolution fitting, error classification."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import socket
 import av
 import pytest
 from lfr_ingest.adapters.credentials import SourceUrlVault
-from lfr_ingest.adapters.data_keys import DataKey, _Cache
 from lfr_ingest.adapters.errors import SourceError, classify
 from lfr_ingest.adapters.frame_buffer import CapturedFrame, DropOldestBuffer
 from lfr_ingest.adapters.publisher import frame_aad
@@ -36,18 +35,6 @@ async def test_buffer_wakes_a_waiting_reader_from_another_thread() -> None:
     await asyncio.sleep(0)
     await loop.run_in_executor(None, buffer.offer, frame(42))
     assert (await asyncio.wait_for(reader, 5)).seq == 42
-
-
-def test_data_key_cache_expires_within_a_minute() -> None:
-    now = [0.0]
-    cache = _Cache(30.0, lambda: now[0])
-    cache.put("dep", DataKey("dep/frames", bytes(32)))
-    assert cache.get("dep") is not None
-    now[0] = 30.0
-    assert cache.get("dep") is None
-    with pytest.raises(ValueError):
-        _Cache(61.0, lambda: 0.0)
-    assert "key=" not in repr(DataKey("id", bytes(32)))
 
 
 def test_vault_binds_the_url_to_its_camera() -> None:

@@ -23,15 +23,26 @@ import numpy as np
 import psutil
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyRing
+from lfr_platform.data_keys import DataKey
 from lfr_platform.messaging import EmbeddedBroker, KafkaSettings, RawConsumer
 from lfr_platform.messaging.wire import EventMessage
 
-from lfr_ingest.adapters.data_keys import KeyRingDataKeys
 from lfr_ingest.app import commands as c
 from lfr_ingest.bootstrap import assemble
 from lfr_ingest.settings import IngestSettings
 
 WARM_UP_S = 5.0
+
+
+class KeyRingDataKeys:
+    """The data-key port over a KeyRing in this process: the bench runs no deployments service."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
+
+    async def get(self, deployment_id: str, data_class: DataClass | str) -> DataKey:
+        kind = DataClass(data_class)
+        return DataKey(f"{deployment_id}/{kind.value}", await self._ring.data_key(deployment_id, kind))
 
 
 def _write_clip(path: Path, width: int, height: int, fps: int, seconds: int = 10) -> None:

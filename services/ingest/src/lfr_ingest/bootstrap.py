@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
+from lfr_platform.data_keys import DataKeySource, GrpcDataKeys
 from lfr_platform.http import ReadinessCheck, create_app
 from lfr_platform.messaging.rotation import RotatingTopic, TopicRecycler
 from lfr_platform.runtime import ServiceRuntime
@@ -14,7 +15,6 @@ from lfr_platform.service import ServiceKit
 from lfr_platform.telemetry import get_logger
 
 from lfr_ingest.adapters.credentials import SourceUrlVault
-from lfr_ingest.adapters.data_keys import DataKeyProvider, GrpcDataKeys
 from lfr_ingest.adapters.metrics import CameraMetrics, register_camera_metrics
 from lfr_ingest.adapters.publisher import FramePublisher
 from lfr_ingest.app.handlers import IngestApp, Limits
@@ -51,7 +51,7 @@ class IngestParts:
 
 
 def assemble(
-    settings: IngestSettings, keys: DataKeyProvider | None = None
+    settings: IngestSettings, keys: DataKeySource | None = None
 ) -> tuple[ServiceRuntime, IngestParts]:
     events_topic = settings.events_topic
     kit = ServiceKit(settings, router=lambda st: events_topic if st == Camera.stream_type else None)
@@ -65,8 +65,10 @@ def assemble(
     )
     if keys is None:
         target = settings.grpc_targets.get("deployments", DEFAULT_DEPLOYMENTS_TARGET)
-        credentials = settings.grpc_tls.channel_credentials() if settings.grpc_tls.enabled else None
-        keys = GrpcDataKeys(target, cache_seconds=settings.key_cache_seconds, credentials=credentials)
+        # Frames wait on a fetch: fail fast, the camera's buffer drops its oldest frames meanwhile.
+        keys = GrpcDataKeys.connect(
+            target, settings, cache_seconds=settings.key_cache_seconds, deadline_seconds=3.0
+        )
     rotation = frames_rotation(settings)
     publisher = FramePublisher(
         None,

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
-from lfr_platform.crypto import seal
+from lfr_platform.crypto import DataClass, DataKeyError, seal
+from lfr_platform.data_keys import DataKeySource
 from lfr_platform.messaging.rotation import RotatingTopic
 
-from lfr_ingest.adapters.data_keys import DataKeyProvider, KeyUnavailable
 from lfr_ingest.adapters.frame_buffer import CapturedFrame, DropOldestBuffer
 
 Gate = Callable[[str, str], bool]  # (camera id, deployment id) -> may this frame be published now?
@@ -50,7 +50,7 @@ class FramePublisher:
         self,
         producer: AIOKafkaProducer | None,
         rotation: RotatingTopic,
-        keys: DataKeyProvider,
+        keys: DataKeySource,
         gate: Gate,
         *,
         max_in_flight: int = 8,
@@ -88,8 +88,8 @@ class FramePublisher:
             stats.discarded += 1
             return False
         try:
-            key = await self._keys.frames_key(frame.deployment_id)
-        except KeyUnavailable as error:
+            key = await self._keys.get(frame.deployment_id, DataClass.FRAMES)
+        except DataKeyError as error:
             stats.key_failures += 1
             stats.last_error = error.code
             return False
