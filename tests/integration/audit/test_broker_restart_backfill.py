@@ -21,6 +21,7 @@ from lfr_audit.app.gap_filler import GapFiller
 from lfr_audit.app.recorder import LedgerRecorder
 from lfr_audit.entrypoints.consumers.ledger_consumer import LedgerConsumer
 from lfr_platform.messaging import EmbeddedBroker, KafkaSettings, topic_name
+from lfr_platform.settings import ServiceSettings
 
 from ._producer import INTERNAL, ledger_positions, start_producer, wait_until
 
@@ -36,7 +37,7 @@ async def test_broker_restart_mid_stream_ledger_complete_and_in_order(
     ledger = SqlLedger(create_ledger_engine(f"sqlite+aiosqlite:///{tmp_path}/audit.db"))
     await ledger.open()
     relay = await producer.start_relay(kafka, PARTITIONS)
-    client = EventLogClient("alerts", producer.target)
+    client = EventLogClient("alerts", producer.target, ServiceSettings())
     dead_letters = DeadLetters(kafka, topic_prefix)
     recorder = LedgerRecorder(ledger, ordered_sources=["alerts"], on_refused=dead_letters.send_refused)
     # A long periodic interval: what the test sees filled comes from gaps the recorder noticed.

@@ -17,6 +17,7 @@ from lfr_audit.app.gap_filler import GapFiller
 from lfr_audit.app.recorder import REFUSED_EVENT_TYPE, LedgerRecorder
 from lfr_audit.domain.canonical import LedgerEntry
 from lfr_platform.messaging.wire import EventMessage
+from lfr_platform.settings import ServiceSettings
 
 from ._producer import INTERNAL, ProducerService, ledger_positions, start_producer
 
@@ -54,7 +55,7 @@ async def test_out_of_order_arrivals_wait_and_gaps_are_backfilled_in_order(
     for i in range(30):
         await producer.append(f"alert-{i % 4}", stream_type=INTERNAL if i % 7 == 3 else "alert")
     recorder = LedgerRecorder(ledger, ordered_sources=[SERVICE])
-    client = EventLogClient(SERVICE, producer.target)
+    client = EventLogClient(SERVICE, producer.target, ServiceSettings())
     try:
         appended = await recorder.offer([as_kafka_entry(producer, p) for p in (5, 3, 9, 1, 2)])
         assert appended == 3  # 1, 2, 3; 5 and 9 wait for 4 and 6-8

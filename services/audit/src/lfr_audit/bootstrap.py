@@ -65,8 +65,7 @@ def build_components(
     ledger = SqlLedger(create_ledger_engine(database_url))
     dead_letters = DeadLetters(settings.kafka)
     targets = settings.source_targets()
-    credentials = settings.grpc_tls.channel_credentials() if settings.grpc_tls.enabled else None
-    clients = [EventLogClient(name, target, credentials) for name, target in targets.items()]
+    clients = [EventLogClient(name, target, settings) for name, target in targets.items()]
     recorder = LedgerRecorder(
         ledger,
         ordered_sources=targets,

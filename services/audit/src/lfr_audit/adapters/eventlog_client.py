@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import grpc
+from lfr_platform.grpc_security import peer_channel
+from lfr_platform.settings import ServiceSettings
 from lfr_proto.lfr.eventlog.v1 import eventlog_pb2, eventlog_pb2_grpc
 
 from lfr_audit.domain.canonical import LedgerEntry, format_time
@@ -19,28 +20,17 @@ class EventLogPage:
 
 
 class EventLogClient:
-    """The channel is opened on first use, inside the running event loop (the composition root builds
-    clients before the loop starts, and a grpc.aio channel belongs to the loop it was made in)."""
+    """TLS/mTLS from `settings.grpc_tls` (grpc_security); the channel opens on first use, inside the
+    running event loop, since the composition root builds clients before the loop starts."""
 
-    def __init__(self, service: str, target: str, credentials: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(self, service: str, target: str, settings: ServiceSettings) -> None:
         self.service = service
         self.target = target
-        self._credentials = credentials
-        self._channel: grpc.aio.Channel | None = None
-        self._stub: eventlog_pb2_grpc.EventLogStub | None = None
-
-    def _connected(self) -> eventlog_pb2_grpc.EventLogStub:
-        if self._stub is None:
-            self._channel = (
-                grpc.aio.secure_channel(self.target, self._credentials)
-                if self._credentials
-                else grpc.aio.insecure_channel(self.target)
-            )
-            self._stub = eventlog_pb2_grpc.EventLogStub(self._channel)
-        return self._stub
+        self._channel = peer_channel(target, settings)
+        self._stub = eventlog_pb2_grpc.EventLogStub(self._channel)
 
     async def read(self, after_position: int, limit: int = 1000, deadline_s: float = 10.0) -> EventLogPage:
-        response = await self._connected().ReadEvents(
+        response = await self._stub.ReadEvents(
             eventlog_pb2.ReadEventsRequest(after_position=after_position, limit=limit), timeout=deadline_s
         )
         return EventLogPage(
@@ -49,9 +39,7 @@ class EventLogClient:
         )
 
     async def close(self) -> None:
-        channel, self._channel, self._stub = self._channel, None, None
-        if channel is not None:
-            await channel.close()
+        await self._channel.close()
 
 
 def entry_from_proto(service: str, event: eventlog_pb2.Event) -> LedgerEntry:
