@@ -83,7 +83,7 @@ async def test_every_route_checks_the_role_matrix(env: WatchlistsEnv, faces) -> 
     assert (await env.add(wl, [faces["obama"]], entry_id="e-1")).status_code == 201
     table = {k: v for k, v in route_permissions(env.app).items() if k[1].startswith(API)
              and not k[1].endswith(("/healthz", "/readyz", "/metrics", "openapi.json", "/docs"))}
-    assert len(table) == 8
+    assert len(table) == 9
     for (method, path), permission in table.items():
         assert permission is not None and permission.startswith("watchlists."), (method, path)
         async with env.client() as anonymous:
@@ -97,3 +97,4 @@ async def test_every_route_checks_the_role_matrix(env: WatchlistsEnv, faces) -> 
             assert (status == 403) == (not is_allowed(role, permission)), (method, path, role, status)
     image_route = ("GET", f"{API}/{{watchlist_id}}/entries/{{entry_id}}/images/{{index}}")
     assert table[image_route] == "watchlists.view_media"
+    assert table[("GET", f"{API}/{{watchlist_id}}/entries/{{entry_id}}")] == "watchlists.view_personal"
