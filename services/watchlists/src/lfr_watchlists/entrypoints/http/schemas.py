@@ -85,7 +85,8 @@ class PersonalDetailsOut(BaseModel):
 
 
 class EntryOut(BaseModel):
-    """An entry's facts; its personal details only by reference (see EntryWithPersonalOut)."""
+    """An entry's facts. Its personal details appear as state and hash in listings, and opened only on
+    the single-entry route (`watchlists.view_personal`)."""
 
     entry_id: str
     category: str
