@@ -1,85 +1,22 @@
 """Service-to-service transport security: gRPC server TLS (runtime) and client channels (grpc_security)
-with a throw-away CA made here, and how Kafka SASL/TLS settings become client kwargs."""
+with a throw-away CA (tests/fixtures/pki.py), and how Kafka SASL/TLS settings become client kwargs."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 from pathlib import Path
 from types import SimpleNamespace
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from lfr_platform.grpc_security import is_loopback, secure_channel
+from lfr_platform.grpc_security import is_loopback, peer_channel, secure_channel
 from lfr_platform.messaging.settings import KafkaSettings
 from lfr_platform.runtime import ServiceRuntime, start_grpc
 from lfr_platform.settings import ConfigurationError, ServiceSettings, TlsSettings
 from pydantic import ValidationError
 
-
-def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-
-def _write(path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> tuple[Path, Path]:
-    key_file, cert_file = path.with_suffix(".key"), path.with_suffix(".crt")
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return cert_file, key_file
-
-
-class Pki:
-    """A CA and certificates it signs, valid for an hour."""
-
-    def __init__(self, folder: Path, name: str = "lfr-test-ca") -> None:
-        self.folder = folder
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name(name))
-            .issuer_name(_name(name))
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(hours=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(self.key, hashes.SHA256())
-        )
-        self.ca_file = folder / f"{name}.pem"
-        self.ca_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-
-    def issue(self, common: str, *, server: bool) -> tuple[Path, Path]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(hours=1))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        )
-        if server:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            )
-        return _write(self.folder / common, key, builder.sign(self.key, hashes.SHA256()))
+from tests.fixtures.pki import Pki
 
 
 def _runtime(tls: TlsSettings) -> ServiceRuntime:
@@ -159,6 +96,8 @@ async def test_plaintext_only_on_loopback_in_development() -> None:
         await server.stop(grace=None)
     with pytest.raises(ConfigurationError, match="LFR_GRPC_TLS__CA_FILE"):
         secure_channel("deployments:9101", development)
+    with pytest.raises(ConfigurationError):  # a composition root's lazy channel is refused at start-up too
+        peer_channel("deployments:9101", development)
     production = ServiceSettings(
         environment="production", auth={"mode": "oidc", "jwks_url": "https://idp.example/jwks"}
     )
