@@ -57,6 +57,7 @@ class Scenario:
     deployment_id: str = field(default_factory=lambda: f"demo-{uuid.uuid4().hex[:8]}")
     camera_id: str = ""
     watchlist_id: str = ""
+    watchlist_size: int = 0
 
     def __post_init__(self) -> None:
         self.camera_id = self.camera_id or f"cam-{self.deployment_id}"
@@ -67,8 +68,11 @@ class Scenario:
 
     # One named call ------------------------------------------------------------------------------------
 
-    def call(self, step: str, role: str, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.token_for(USERS[role], role)}"}
+    def call(
+        self, step: str, role: str, method: str, path: str, *, user: str | None = None, **kwargs: Any
+    ) -> Any:
+        """`user` signs the call in as someone else holding `role` (default: the role's demo user)."""
+        headers = {"Authorization": f"Bearer {self.token_for(user or USERS[role], role)}"}
         try:
             response = self._client.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as error:
@@ -86,6 +90,20 @@ class Scenario:
             )
         return response.json() if response.content else None
 
+    def call_when_known(
+        self, refusal: str, step: str, role: str, method: str, path: str, **kwargs: Any
+    ) -> Any:
+        """`call`, repeated (up to `timeout` s) while the service refuses it with the code `refusal`: a
+        service learns of the others' changes over Kafka, so just after one it may not know of it yet."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return self.call(step, role, method, path, **kwargs)
+            except StepFailed as failure:
+                if f"({refusal}:" not in failure.detail or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.2)  # polling another service's catch-up: there is nothing to await from here
+
     # Setting up a live deployment --------------------------------------------------------------------
 
     def media_folder(self, frames: Sequence[bytes]) -> str:
@@ -99,6 +117,16 @@ class Scenario:
     def build_live_deployment(
         self, people: Sequence[WatchlistPerson], frames: Sequence[bytes], fps: float
     ) -> None:
+        self.draft_form1(people)
+        self.submit()
+        self.authorise()
+        self.say("authorised in writing by the authorising officer")
+        self.connect_camera(frames, fps)
+        self.start()
+        self.say(f"deployment live; camera {self.camera_id} streams {len(frames)} frames at {fps:g} fps")
+
+    def draft_form1(self, people: Sequence[WatchlistPerson]) -> None:
+        """A complete Form 1 (community impact assessed, its own watchlist built and named), not submitted."""
         now = datetime.now(UTC)
         window = {
             "start": (now - timedelta(minutes=1)).isoformat(),
@@ -161,6 +189,7 @@ class Scenario:
                 data={"details": _json(details)},
                 files={"images": (f"{person.entry_id}.jpg", person.image, "image/jpeg")},
             )
+        self.watchlist_size += len(people)
         self.say(f"watchlist {self.watchlist_id}: {len(people)} entr{'y' if len(people) == 1 else 'ies'}")
         self.call(
             "put the watchlist on Form 1",
@@ -169,6 +198,8 @@ class Scenario:
             f"/api/v1/deployments/{self.deployment_id}",
             json={"watchlist_id": self.watchlist_id, "reason": "watchlist built"},
         )
+
+    def submit(self) -> None:
         self.call(
             "submit for authorisation",
             "silver_commander",
@@ -176,6 +207,26 @@ class Scenario:
             f"/api/v1/deployments/{self.deployment_id}/submit",
             json={},
         )
+
+    def expected_false_alert_rate(self) -> dict[str, Any]:
+        """What the authorising officer reads before deciding, once it counts every entry added (the
+        deployments service learns of the watchlist over Kafka)."""
+        path = f"/api/v1/deployments/{self.deployment_id}/expected-false-alert-rate"
+        deadline = time.monotonic() + self.timeout
+        while True:
+            seen: dict[str, Any] = self.call_when_known(
+                "watchlist_not_found",
+                "read the expected false alert rate",
+                "authorising_officer",
+                "GET",
+                path,
+            )
+            if seen["watchlist_size"] >= self.watchlist_size or time.monotonic() >= deadline:
+                return seen
+            time.sleep(0.2)  # as above
+
+    def authorise(self) -> None:
+        self.expected_false_alert_rate()
         self.call(
             "authorise (authorising officer)",
             "authorising_officer",
@@ -183,7 +234,9 @@ class Scenario:
             f"/api/v1/deployments/{self.deployment_id}/authorise",
             json={"notes": "necessary and proportionate for the demo"},
         )
-        self.say("authorised in writing by the authorising officer")
+
+    def connect_camera(self, frames: Sequence[bytes], fps: float) -> None:
+        """Register the Form 1 camera on an image-sequence folder and attach it to the deployment."""
         source_url = self.media_folder(frames)
         self.call(
             "register camera",
@@ -192,13 +245,16 @@ class Scenario:
             "/api/v1/cameras",
             json={"id": self.camera_id, "name": "Concourse camera 1", "source_url": source_url, "fps": fps},
         )
-        self.call(
+        self.call_when_known(
+            "deployment_unknown",
             "attach camera",
             "silver_commander",
             "POST",
             f"/api/v1/cameras/{self.camera_id}/attach",
             json={"deployment_id": self.deployment_id},
         )
+
+    def start(self) -> None:
         self.call(
             "start deployment",
             "silver_commander",
@@ -206,11 +262,14 @@ class Scenario:
             f"/api/v1/deployments/{self.deployment_id}/start",
             json={},
         )
-        self.say(f"deployment live; camera {self.camera_id} streams {len(frames)} frames at {fps:g} fps")
 
     # Alerts and decisions ----------------------------------------------------------------------------
 
     def wait_for_alert(self, timeout: float) -> dict[str, Any]:
+        return self.wait_for_alerts(1, timeout)[0]
+
+    def wait_for_alerts(self, count: int, timeout: float) -> list[dict[str, Any]]:
+        """The deployment's `count` oldest open alerts, oldest first, once it has that many."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             listing = self.call(
@@ -220,12 +279,12 @@ class Scenario:
                 "/api/v1/alerts",
                 params={"deployment_id": self.deployment_id, "status": "open"},
             )
-            if listing["alerts"]:
-                return dict(listing["alerts"][-1])
+            if len(listing["alerts"]) >= count:
+                return [dict(alert) for alert in reversed(listing["alerts"])][:count]
             time.sleep(0.5)  # polling a REST list: there is nothing to await from here
         raise StepFailed(
             "wait for an alert",
-            f"no alert for {self.deployment_id} within {timeout:.0f} s "
+            f"not {count} alert(s) for {self.deployment_id} within {timeout:.0f} s "
             "(is inference processing? see GET /api/v1/inference/status)",
         )
 
