@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from lfr_audit.adapters.ledger_sql import LedgerQuery
 from lfr_platform.auth import EmbeddedIssuer
 from lfr_platform.crypto import DataClass, KeyDestroyed
 from lfr_platform.http import create_app
@@ -102,6 +103,29 @@ async def test_holds_receipts_and_run_now_over_rest(env: RetentionEnv) -> None:
         assert [h["released"] for h in holds.json()["holds"]] == [True]
         forbidden = await client.post("/api/v1/retention/run", headers=auth(issuer, "oversight"))
         assert forbidden.status_code == 403
+
+
+async def test_a_run_asked_for_over_rest_is_recorded_with_who_asked(env: RetentionEnv) -> None:
+    await env.run_deployment()
+    await env.match("trk-1")
+    await env.end_deployment()
+    await env.sync_retention()
+    async with api(env) as (client, issuer):
+        run = await client.post("/api/v1/retention/run", headers=auth(issuer, "admin"))
+    assert run.status_code == 200 and run.json()["issued"], run.text
+
+    events = await env.retention.kit.db.reader().read_all(0, limit=1000)
+    requested = [e for e in events if e.event_type == "RetentionRunRequested"]
+    assert [(e.metadata.actor, e.metadata.role) for e in requested] == [("admin-1", "admin")]
+    assert requested[0].metadata.correlation_id
+    receipts = [e for e in events if e.event_type == "DeletionReceiptIssued"]
+    assert len(receipts) == len(run.json()["issued"])  # the request precedes them, and they point back to it
+    assert {e.metadata.correlation_id for e in receipts} == {requested[0].metadata.correlation_id}
+    assert requested[0].position < min(e.position for e in receipts)
+
+    await env.sync_ledger()
+    asked = LedgerQuery(actor="admin-1", role="admin", event_type="RetentionRunRequested")
+    assert len((await env.ledger.query(asked)).rows) == 1
 
 
 @pytest.mark.kafka

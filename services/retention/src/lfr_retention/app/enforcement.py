@@ -8,10 +8,12 @@ receipt's stream id is derived from the action id, so two concurrent runs cannot
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from lfr_platform.aggregate import Aggregate, DomainEvent
+from lfr_platform.auth import Principal
 from lfr_platform.blobs import BlobStore, blob_key
 from lfr_platform.clock import Clock
 from lfr_platform.errors import ConcurrencyError, DuplicateEventError
@@ -24,6 +26,7 @@ from lfr_retention.app.ports import KeyShredder
 from lfr_retention.domain.decisions import Action, ActionKind, due_actions
 from lfr_retention.domain.events import RETENTION_EVENTS, DeletionReceiptIssued
 from lfr_retention.domain.policy import RetentionPolicy
+from lfr_retention.domain.run import RunRequest
 
 log = get_logger(__name__)
 
@@ -40,6 +43,7 @@ class Receipt(Aggregate):
 
 
 _receipts = EventSourcedRepository(Receipt, RETENTION_EVENTS)
+_requests = EventSourcedRepository(RunRequest, RETENTION_EVENTS)
 
 
 def receipt_stream_id(receipt_id: str) -> str:
@@ -74,7 +78,18 @@ class Enforcer:
         self._policy = policy
         self._clock = clock
 
-    async def run(self, at: datetime | None = None) -> RunReport:
+    async def run_requested(self, principal: Principal, correlation_id: str | None = None) -> RunReport:
+        """A person's run: the request is committed first, so it is on record even if the run fails."""
+        now = self._clock.now()
+        request = RunRequest.record(
+            f"run-{uuid.uuid4().hex}", actor=principal.subject, role=principal.role.value, at=now
+        )
+        async with self._db.unit_of_work() as uow:
+            await _requests.save(uow.events, request, correlation_id=correlation_id)
+            await uow.commit()
+        return await self.run(now, correlation_id)
+
+    async def run(self, at: datetime | None = None, correlation_id: str | None = None) -> RunReport:
         now = at or self._clock.now()
         actions = due_actions(await self._facts.load(), self._policy, now)
         report = RunReport(at=now, due=len(actions))
@@ -86,7 +101,7 @@ class Enforcer:
                 except Exception as error:  # one failure must not stop the other deletions; it stays due
                     log.warning("retention action failed", receipt_id=action.receipt_id, error=str(error))
                     report.failed.append({"receipt_id": action.receipt_id, "error": type(error).__name__})
-            report.issued.extend(await self._issue(effected, now))
+            report.issued.extend(await self._issue(effected, now, correlation_id))
         if report.issued:
             log.info("deletion receipts issued", count=len(report.issued), failed=len(report.failed))
         return report
@@ -128,29 +143,29 @@ class Enforcer:
         }
 
     async def _issue(
-        self, effected: list[tuple[Action, int, bool]], now: datetime
+        self, effected: list[tuple[Action, int, bool]], now: datetime, correlation_id: str | None
     ) -> list[dict[str, object]]:
         """One transaction for the batch; if another run issued one of them meanwhile, one by one."""
         if not effected:
             return []
         try:
-            return await self._save([self._receipt(*item, now) for item in effected], now)
+            return await self._save([self._receipt(*item, now) for item in effected], now, correlation_id)
         except (ConcurrencyError, DuplicateEventError):
             pass
         issued: list[dict[str, object]] = []
         for item in effected:
             try:
-                issued.extend(await self._save([self._receipt(*item, now)], now))
+                issued.extend(await self._save([self._receipt(*item, now)], now, correlation_id))
             except (ConcurrencyError, DuplicateEventError):
                 continue  # another run issued it first
         return issued
 
     async def _save(
-        self, receipts: list[tuple[Receipt, dict[str, object]]], now: datetime
+        self, receipts: list[tuple[Receipt, dict[str, object]]], now: datetime, correlation_id: str | None
     ) -> list[dict[str, object]]:
         async with self._db.unit_of_work() as uow:
             for receipt, view in receipts:
-                await _receipts.save(uow.events, receipt)
+                await _receipts.save(uow.events, receipt, correlation_id=correlation_id)
                 await self._facts.save_receipt(uow.connection, view, now)
             await uow.commit()
         return [view for _, view in receipts]

@@ -1,5 +1,5 @@
-"""Retention events on `lfr.retention.events.v1` (stream types `hold` and `receipt`). Ids, reasons and
-times only: a receipt names what was deleted, never what it contained."""
+"""Retention events on `lfr.retention.events.v1` (stream types `hold`, `receipt` and `retention_run`). Ids,
+reasons and times only: a receipt names what was deleted, never what it contained."""
 
 from __future__ import annotations
 
@@ -37,4 +37,11 @@ class DeletionReceiptIssued(DomainEvent):
     key_destroyed: bool = False
 
 
-RETENTION_EVENTS = EventRegistry(HoldPlaced, HoldReleased, DeletionReceiptIssued)
+@dataclass(frozen=True, kw_only=True)
+class RetentionRunRequested(DomainEvent):
+    """A person asked for what is due to be deleted now (the scheduler's own runs are not requests).
+
+    The receipts that run issues carry this request's correlation id."""
+
+
+RETENTION_EVENTS = EventRegistry(HoldPlaced, HoldReleased, DeletionReceiptIssued, RetentionRunRequested)

@@ -77,8 +77,8 @@ def retention_router(h: RetentionHttp) -> APIRouter:
         return {"receipts": await h.facts.receipts(deployment_id, limit)}
 
     @router.post("/run")
-    async def run_now(_: Purger) -> dict[str, Any]:
-        return (await h.enforcer.run()).as_dict()
+    async def run_now(principal: Purger) -> dict[str, Any]:
+        return (await h.enforcer.run_requested(principal, current_correlation_id())).as_dict()
 
     return router
 
