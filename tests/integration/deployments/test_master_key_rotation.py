@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lfr_audit.domain.biometric_guard import find_biometric_content
 from lfr_deployments.bootstrap import DeploymentsComponents, build_components, rotate_master_key
 from lfr_deployments.domain.master_key import STREAM_ID
 from lfr_platform.crypto import KeyDestroyed, master_key_id
@@ -84,6 +85,7 @@ async def test_rotation_rewraps_records_the_event_and_is_idempotent(
         "rewrapped": 2, "already_current": 0, "destroyed_skipped": 1, "failed": 0, "failures": [],
         "reason": "annual rotation",
     }  # fmt: skip
+    assert find_biometric_content(dict(events[0].data)) is None  # the audit ledger records it as it is
     pending = {(row.event.event_id, row.topic, row.key) for row in outbox}  # for the relay, to Kafka
     assert {(e.event_id, rotating.deployments_topic, STREAM_ID) for e in events} <= pending
 
