@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
@@ -58,7 +59,7 @@ def assemble(
     media_root = settings.resolved_media_root
     ingest = IngestApp(
         kit.db,
-        SourceUrlVault(settings.master_key_bytes()),
+        SourceUrlVault(settings.master_key_bytes(), settings.previous_master_keys_bytes()),
         Limits(
             str(media_root), settings.default_fps, settings.max_fps, settings.max_width, settings.max_height
         ),
@@ -139,6 +140,7 @@ def assemble(
 
     runtime = kit.runtime(app, background=[stream_frames])
     runtime.on_start.append(ingest.start)  # after the database is migrated (kit's hook runs first)
+    runtime.on_start.append(_reseal_after_rotation(ingest))
     parts = IngestParts(kit, ingest, supervisor, publisher, rotation, frames_ready)
     return runtime, parts
 
@@ -176,3 +178,30 @@ async def _retry(what: str, action) -> None:  # type: ignore[no-untyped-def]
             log.warning("retrying", what=what, error=type(error).__name__, retry_in=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def _reseal_after_rotation(ingest: IngestApp) -> Callable[[], Awaitable[None]]:
+    async def reseal() -> None:
+        resealed = await ingest.reseal_sources()
+        if resealed:
+            log.info("camera source URLs re-sealed under the current master key", cameras=resealed)
+
+    return reseal
+
+
+async def reseal_camera_sources(settings: IngestSettings) -> list[str]:
+    """Re-seal camera source URLs under the current master key without running the service (`lfr keys
+    rotate` does this before it retires the embedded stack's old key). Needs only the database: the
+    `CameraUpdated` events wait in the outbox until the service next starts."""
+    kit = ServiceKit(settings, router=lambda st: settings.events_topic if st == Camera.stream_type else None)
+    ingest = IngestApp(
+        kit.db,
+        SourceUrlVault(settings.master_key_bytes(), settings.previous_master_keys_bytes()),
+        Limits(str(settings.resolved_media_root)),
+    )
+    await kit.start_database()
+    try:
+        await ingest.start()
+        return await ingest.reseal_sources()
+    finally:
+        await kit.db.dispose()

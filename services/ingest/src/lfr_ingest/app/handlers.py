@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lfr_platform.clock import Clock, SystemClock
@@ -47,6 +47,30 @@ class IngestApp:
 
     async def start(self) -> None:
         await self.registry.load(self.db.reader())
+
+    async def reseal_sources(self) -> list[str]:
+        """Re-seal, under the current master key, every active camera's source URL that only a previous
+        master key opens (after a rotation). Recorded as `CameraUpdated` by the service itself, so the
+        audit trail shows when each camera's credentials moved keys. Returns the cameras re-sealed."""
+        resealed = []
+        for camera in list(self.registry.cameras.values()):
+            if not camera.active or camera.settings is None:
+                continue
+            sealed = camera.settings.source_url_sealed
+            if self.vault.sealed_under_current_key(camera.id, sealed):
+                continue
+            url = self.vault.open(camera.id, sealed)
+
+            async def decide(current: Camera, url: str = url) -> None:
+                assert current.settings is not None
+                resealed_settings = replace(
+                    current.settings, source_url_sealed=self.vault.seal(current.id, url)
+                )
+                current.update(resealed_settings, actor=SERVICE_ACTOR, role=SERVICE_ROLE, at=self.clock.now())
+
+            await self._change(camera.id, decide, correlation_id=None)
+            resealed.append(camera.id)
+        return resealed
 
     # Camera registry ----------------------------------------------------------------------------------
 
