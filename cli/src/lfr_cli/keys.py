@@ -8,7 +8,9 @@ With LFR_MASTER_KEY (and LFR_PREVIOUS_MASTER_KEYS) set, as on Kubernetes, the ke
 this re-wraps under LFR_MASTER_KEY, like `python -m lfr_deployments rotate-master-key`.
 
 `--json` prints the summary with stable keys: ok, current_key_id, previous_key_ids, rewrapped,
-already_current, destroyed_skipped, failed, failures[{deployment_id, data_class, reason}], key_source.
+already_current, destroyed_skipped, failed, failures[{deployment_id, data_class, reason}], key_source,
+cameras_resealed (embedded: camera source URLs re-sealed by ingest's own code before the old key goes;
+on Kubernetes ingest does it when it restarts with LFR_PREVIOUS_MASTER_KEYS).
 """
 
 from __future__ import annotations
@@ -65,9 +67,15 @@ def rotate(
     report = asyncio.run(
         rotate_master_key(settings, actor=actor.strip(), reason=reason, batch_size=batch_size)
     )
+    resealed: list[str] = []
     if embedded and report.ok:
+        resealed = asyncio.run(_reseal_cameras(settings.data_dir))
         finish_dev_rotation(settings.data_dir)  # nothing is left under the old key: destroy it
-    summary = {**report.as_dict(), "key_source": "data_dir" if embedded else "environment"}
+    summary = {
+        **report.as_dict(),
+        "key_source": "data_dir" if embedded else "environment",
+        "cameras_resealed": len(resealed),
+    }
     if as_json:
         typer.echo(json.dumps(summary, sort_keys=True))
     else:
@@ -83,3 +91,10 @@ def rotate(
                 f"  the old key stays in {settings.data_dir}/master.key.previous; run again once fixed"
             )
     raise typer.Exit(0 if report.ok else 1)
+
+
+async def _reseal_cameras(data_dir: Path) -> list[str]:
+    from lfr_ingest.bootstrap import reseal_camera_sources
+    from lfr_ingest.settings import IngestSettings
+
+    return await reseal_camera_sources(IngestSettings.load(data_dir=data_dir))

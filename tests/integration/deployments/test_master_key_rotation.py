@@ -1,7 +1,8 @@
 """Master-key rotation as the deployments service runs it (its bootstrap, real SQLite and PostgreSQL):
 data keys survive, destroyed keys stay destroyed, and `MasterKeyRotated` (ids and counts, never key
 material) lands on the event stream the audit ledger follows. Then `lfr keys rotate --json` and
-`python -m lfr_deployments rotate-master-key`, run as real processes against a data directory."""
+`python -m lfr_deployments rotate-master-key`, run as real processes against a data directory (in the
+embedded default the CLI also has ingest re-seal camera credentials before the old key is deleted)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ import pytest
 from lfr_audit.domain.biometric_guard import find_biometric_content
 from lfr_deployments.bootstrap import DeploymentsComponents, build_components, rotate_master_key
 from lfr_deployments.domain.master_key import STREAM_ID
+from lfr_ingest.adapters.credentials import SourceUrlVault
+from lfr_ingest.app.commands import RegisterCamera
+from lfr_ingest.app.handlers import IngestApp, Limits
+from lfr_ingest.settings import IngestSettings
 from lfr_platform.crypto import KeyDestroyed, master_key_id
+from lfr_platform.eventstore.sql import SqlEventDatabase
+from lfr_platform.service import service_database_url
 from lfr_platform.settings import DEV_MASTER_KEY_FILE, DEV_PREVIOUS_MASTER_KEYS_FILE
 
 from tests.integration.deployments._harness import rest_world, settings_for
@@ -120,10 +127,28 @@ def run(argv: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProc
     )  # fmt: skip
 
 
+async def ingest_app(data_dir: Path, master_key: bytes) -> tuple[IngestApp, SqlEventDatabase]:
+    """Ingest's own store in the data dir, opened with exactly one master key (none previous)."""
+    db = SqlEventDatabase(service_database_url(IngestSettings.load(data_dir=data_dir)))
+    await db.migrate()
+    app = IngestApp(db, SourceUrlVault(master_key), Limits(str(data_dir / "media")))
+    await app.start()
+    return app, db
+
+
 async def test_lfr_keys_rotate_rotates_the_embedded_key_file(tmp_path: Path) -> None:
     keys = await arrange_keys(tmp_path)  # development: the master key is <data_dir>/master.key
     key_file = tmp_path / DEV_MASTER_KEY_FILE
-    old_id = master_key_id(base64.b64decode(key_file.read_text()))
+    old_key = base64.b64decode(key_file.read_text())
+    old_id = master_key_id(old_key)
+    camera_url = "rtsp://viewer:s3cret@10.0.0.1/stream"
+    ingest, ingest_db = await ingest_app(tmp_path, old_key)
+    try:
+        await ingest.register(
+            RegisterCamera(camera_id="cam-1", name="Gate", source_url=camera_url, actor="it", role="admin")
+        )
+    finally:
+        await ingest_db.dispose()
     lfr = [
         "-m",
         "lfr_cli.main",
@@ -139,12 +164,21 @@ async def test_lfr_keys_rotate_rotates_the_embedded_key_file(tmp_path: Path) -> 
     result = run(lfr, tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    new_id = master_key_id(base64.b64decode(key_file.read_text()))
+    new_key = base64.b64decode(key_file.read_text())
+    new_id = master_key_id(new_key)
     assert new_id != old_id
     assert summary == {
         "ok": True, "current_key_id": new_id, "previous_key_ids": [old_id], "rewrapped": 2,
         "already_current": 0, "destroyed_skipped": 1, "failed": 0, "failures": [], "key_source": "data_dir",
+        "cameras_resealed": 1,
     }  # fmt: skip
+    ingest, ingest_db = await ingest_app(tmp_path, new_key)  # the camera's credentials moved keys too
+    try:
+        settings = ingest.registry.cameras["cam-1"].settings
+        assert settings is not None
+        assert ingest.vault.open("cam-1", settings.source_url_sealed) == camera_url
+    finally:
+        await ingest_db.dispose()
     assert not (tmp_path / DEV_PREVIOUS_MASTER_KEYS_FILE).exists()  # the old key is gone for good
     assert key_file.stat().st_mode & 0o077 == 0
 
