@@ -119,7 +119,7 @@ class ServiceKit:
     ) -> None:
         self.settings = settings
         self.database_url = service_database_url(settings)
-        self._raw_db = database or SqlEventDatabase(self.database_url, router=router)
+        self._raw_db: EventDatabase = database or SqlEventDatabase(self.database_url, router=router)
         self._topics = list(topics)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
@@ -250,4 +250,3 @@ def run_service(settings_cls: type[S], build: Callable[[S], ServiceRuntime]) -> 
         )
     )
     raise SystemExit(exit_code)
-

@@ -75,10 +75,18 @@ class UnitOfWork(Protocol):
 
 
 class OutboxRecord(Protocol):
-    outbox_id: int
-    topic: str
-    key: str
-    event: StoredEvent
+    # Read-only: the relay never changes a record, so an immutable (frozen) record satisfies the port.
+    @property
+    def outbox_id(self) -> int: ...
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def event(self) -> StoredEvent: ...
 
 
 class Outbox(Protocol):
