@@ -7,7 +7,6 @@ event, applies it and queues it; the repository appends the queue with the expec
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,10 +47,17 @@ class DomainEvent:
 _ENVELOPE_FIELDS = frozenset({"stream_id", "version", "occurred_at", "actor", "role"})
 
 
-@functools.cache
+# Building a TypeAdapter costs milliseconds; events are serialised on every append. A plain dict rather
+# than functools.cache: mypy takes a frozen dataclass's instance __hash__ for the class's and refuses
+# `type[DomainEvent]` as a cache key.
+_ADAPTERS: dict[type[DomainEvent], TypeAdapter[Any]] = {}
+
+
 def _adapter_for(event_cls: type[DomainEvent]) -> TypeAdapter[Any]:
-    # Building a TypeAdapter costs milliseconds; events are serialised on every append.
-    return TypeAdapter(event_cls)
+    adapter = _ADAPTERS.get(event_cls)
+    if adapter is None:
+        adapter = _ADAPTERS[event_cls] = TypeAdapter(event_cls)
+    return adapter
 
 
 E = TypeVar("E", bound=DomainEvent)

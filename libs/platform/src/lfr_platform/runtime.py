@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,8 @@ GRPC_MESSAGE_OPTIONS = [
 ]
 
 GrpcRegistrar = Callable[[grpc.aio.Server], None]
-Task = Callable[[], Awaitable[None]]
+# Coroutine functions, not any awaitable: background jobs become asyncio tasks.
+Task = Callable[[], Coroutine[Any, Any, None]]
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -88,6 +89,15 @@ async def _start_grpc(runtime: ServiceRuntime, host: str, port: int) -> grpc.aio
     return server
 
 
+class _HttpServer(uvicorn.Server):
+    """uvicorn's server without its signal handling: `serve` owns shutdown, so SIGTERM stops gRPC, the
+    background tasks and the hooks in order rather than only the HTTP server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve(runtime: ServiceRuntime, *, host: str, http_port: int, grpc_port: int | None) -> int:
     """Serve until SIGTERM/SIGINT; returns the process exit code (1 when a task failed)."""
     stop = asyncio.Event()
@@ -102,9 +112,7 @@ async def serve(runtime: ServiceRuntime, *, host: str, http_port: int, grpc_port
     config = uvicorn.Config(
         runtime.app, host=host, port=http_port, log_config=None, access_log=False, lifespan="on"
     )
-    http_server = uvicorn.Server(config)
-    # uvicorn installs its own signal handlers; we own shutdown, so it must not.
-    http_server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    http_server = _HttpServer(config)
     tasks = [asyncio.create_task(http_server.serve(), name=f"{runtime.name}-http")]
     tasks += [
         asyncio.create_task(job(), name=f"{runtime.name}-bg-{i}") for i, job in enumerate(runtime.background)
