@@ -14,23 +14,16 @@ from lfr_alerts.app.handlers import alert_id_for
 from lfr_platform.blobs import blob_key, new_blob_id, open_blob_store
 from lfr_platform.blobs.s3 import S3BlobStore
 from lfr_platform.crypto import DataClass, seal
-from lfr_platform.settings import BlobSettings, ServiceSettings
+from lfr_platform.settings import ServiceSettings
 
-from tests.fixtures.s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+from tests.fixtures.s3 import s3_settings
 from tests.integration.alerts._env import face_matched, running_alerts
 
 
 async def test_alerts_serves_a_crop_another_pod_wrote_to_the_bucket(
     tmp_path: Path, face_images_dir: Path, s3_endpoint: str, s3_bucket: str
 ) -> None:
-    blobs = BlobSettings(
-        url=f"s3://{s3_bucket}/lfr",
-        endpoint_url=s3_endpoint,
-        region=REGION,
-        access_key_id=ACCESS_KEY_ID,
-        secret_access_key=SECRET_ACCESS_KEY,
-        path_style=True,
-    )
+    blobs = s3_settings(s3_endpoint, s3_bucket)
     face = (face_images_dir / "obama.jpg").read_bytes()
     async with running_alerts(tmp_path / "alerts-pod", blobs=blobs) as env:
         # The inference pod: its own data directory, the same bucket.

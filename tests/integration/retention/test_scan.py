@@ -13,12 +13,15 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from lfr_platform.blobs import FileBlobStore, blob_key, new_blob_id
+from lfr_platform.blobs import FileBlobStore, blob_key, new_blob_id, open_blob_store
 from lfr_platform.crypto import DataClass, KeyRing, SqlWrappedKeyStore, data_keys_metadata
 from lfr_platform.messaging.settings import KafkaSettings
+from lfr_platform.settings import ServiceSettings
 from lfr_retention.adapters.scan import ScanReport, run_scan, scan_kafka
 from lfr_retention.domain.policy import RetentionPolicy
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.fixtures.s3 import s3_settings
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -83,16 +86,39 @@ async def test_readable_blobs_past_policy_are_reported_and_shredded_ones_are_not
     )
 
 
-async def test_a_blob_store_in_s3_is_reported_as_not_scanned(tmp_path: Path) -> None:
-    blobs = FileBlobStore(tmp_path / "blobs")  # a stale local directory must not pass for the real store
-    await blobs.put(blob_key(DataClass.FRAMES, "dep-1", new_blob_id()), b"sealed")
-    report = await run_scan(
-        data_dir=tmp_path, policy=RetentionPolicy(), at=NOW, blob_store_elsewhere="s3://lfr-blobs"
+async def test_blobs_in_an_s3_bucket_are_scanned_like_a_directory(
+    tmp_path: Path, s3_endpoint: str, s3_bucket: str
+) -> None:
+    """Against moto's S3 emulator (tests/fixtures/s3.py): S3 is a cloud service that cannot run here."""
+    settings = ServiceSettings(data_dir=tmp_path, blobs=s3_settings(s3_endpoint, s3_bucket))
+    bucket = open_blob_store(settings)
+    stale_local = FileBlobStore(tmp_path / "blobs")  # a stale local directory must not pass for the store
+    await stale_local.put(blob_key(DataClass.ALERT_MEDIA, "dep-local", new_blob_id()), b"sealed")
+    frames = blob_key(DataClass.FRAMES, "dep-1", new_blob_id())
+    crop = blob_key(DataClass.ALERT_MEDIA, "dep-1", new_blob_id())
+    await bucket.put(frames, b"sealed")
+    await bucket.put(crop, b"sealed")
+
+    now = datetime.now(UTC)  # the bucket's own write times decide an untracked crop's age
+    report = await run_scan(data_dir=tmp_path, policy=RetentionPolicy(), at=now, blobs=bucket)
+    assert [a["location"] for a in report.artefacts] == [frames]
+    assert report.checked["blobs"] == 2
+    later = await run_scan(
+        data_dir=tmp_path, policy=RetentionPolicy(), at=now + timedelta(days=32), blobs=bucket
     )
-    assert report.artefacts == [
-        {"kind": "scan_incomplete", "location": "s3://lfr-blobs", "label": "blob_store_not_scanned"}
-    ]
-    assert not report.ok and "blobs" not in report.checked
+    assert sorted(a["location"] for a in later.artefacts) == sorted([frames, crop])
+
+
+async def test_an_unreachable_blob_store_is_reported_as_an_incomplete_scan(
+    tmp_path: Path, s3_endpoint: str
+) -> None:
+    settings = ServiceSettings(data_dir=tmp_path, blobs=s3_settings(s3_endpoint, "no-such-bucket"))
+    report = await run_scan(
+        data_dir=tmp_path, policy=RetentionPolicy(), at=NOW, blobs=open_blob_store(settings)
+    )
+    [artefact] = report.artefacts
+    assert (artefact["kind"], artefact["label"]) == ("scan_incomplete", "blob_store_unreachable")
+    assert "does not exist" in artefact["error"] and not report.ok
 
 
 @pytest.mark.kafka

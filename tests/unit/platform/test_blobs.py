@@ -7,6 +7,7 @@ cannot run here, so an emulator stands in for it.
 import asyncio
 import os
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import obstore
@@ -23,21 +24,10 @@ from lfr_platform.blobs import (
 from lfr_platform.blobs.s3 import S3BlobStore, bucket_endpoint
 from lfr_platform.crypto import InMemoryWrappedKeyStore, KeyDestroyed, KeyRing
 from lfr_platform.errors import InvalidInput
-from lfr_platform.settings import BlobSettings, ServiceSettings
+from lfr_platform.settings import ServiceSettings
 from obstore.store import S3Store
 
-from tests.fixtures.s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
-
-
-def s3_settings(endpoint: str, bucket: str, prefix: str = "lfr") -> BlobSettings:
-    return BlobSettings(
-        url=f"s3://{bucket}/{prefix}".rstrip("/"),
-        endpoint_url=endpoint,
-        region=REGION,
-        access_key_id=ACCESS_KEY_ID,
-        secret_access_key=SECRET_ACCESS_KEY,
-        path_style=True,
-    )
+from tests.fixtures.s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, s3_settings
 
 
 @pytest.fixture(params=["file", "s3"])
@@ -75,6 +65,17 @@ async def test_list_by_prefix(store: BlobStore) -> None:
     assert await collect(store, "alert_media/dep-1/a2") == ["alert_media/dep-1/a2"]
     assert await collect(store, "watchlist_media/") == []
     assert await collect(store, "") == keys
+
+
+async def test_inventory_gives_each_blob_its_last_write_time(store: BlobStore) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=5)  # clock granularity of file systems and S3
+    keys = ["alert_media/dep-1/a1", "alert_media/dep-2/b1", "frames/dep-1/f1"]
+    await asyncio.gather(*(store.put(key, b"x") for key in keys))
+    inventory = [info async for info in store.inventory("alert_media/")]
+    assert [info.key for info in inventory] == keys[:2]
+    after = datetime.now(UTC) + timedelta(seconds=5)
+    assert all(before <= info.modified_at <= after for info in inventory), inventory
+    assert all(info.modified_at.tzinfo is not None for info in inventory)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from lfr_platform.blobs import open_blob_store
 from lfr_platform.clock import ManualClock, SystemClock, utc
 from lfr_platform.telemetry import configure_logging
 
@@ -76,8 +77,7 @@ def scan(
             policy=retention_policy,
             at=_at(at),
             database_url=database_url,
-            blob_dir=settings.blob_dir,
-            blob_store_elsewhere=settings.blobs.url if settings.blob_dir is None else None,
+            blobs=open_blob_store(settings),
             kafka_bootstrap=kafka,
         )  # fmt: skip
     )

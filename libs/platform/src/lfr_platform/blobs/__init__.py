@@ -16,6 +16,8 @@ import os
 import re
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -71,6 +73,14 @@ def validate_prefix(prefix: str) -> list[str]:
     return parts
 
 
+@dataclass(frozen=True)
+class BlobInfo:
+    """What an inventory sees of a blob: its key and when it was last written (never its bytes)."""
+
+    key: str
+    modified_at: datetime
+
+
 class BlobStore(Protocol):
     async def put(self, key: str, data: bytes) -> None: ...
 
@@ -86,6 +96,10 @@ class BlobStore(Protocol):
 
     def list(self, prefix: str) -> AsyncIterator[str]:
         """Keys under a prefix such as `alert_media/` or `alert_media/<deployment-id>/`, sorted."""
+        ...
+
+    def inventory(self, prefix: str) -> AsyncIterator[BlobInfo]:
+        """`list` with each blob's last-modified time (UTC): what `lfr retention scan` judges age by."""
         ...
 
 
@@ -150,10 +164,13 @@ class FileBlobStore:
         return await asyncio.to_thread(self._path(key).is_file)
 
     async def list(self, prefix: str) -> AsyncIterator[str]:
+        async for info in self.inventory(prefix):
+            yield info.key
+
+    async def inventory(self, prefix: str) -> AsyncIterator[BlobInfo]:
         directories, start = listing_scope(prefix)
-        keys = await asyncio.to_thread(_list_keys, self._root, directories, start)
-        for key in keys:
-            yield key
+        for info in await asyncio.to_thread(_inventory, self._root, directories, start):
+            yield info
 
 
 def listing_scope(prefix: str) -> tuple[list[str], str]:
@@ -175,9 +192,18 @@ def is_listed(key: str, start: str) -> bool:
     return key.startswith(start)
 
 
-def _list_keys(root: Path, directories: list[str], start: str) -> list[str]:
+def _inventory(root: Path, directories: list[str], start: str) -> list[BlobInfo]:
     base = root.joinpath(*directories)
     if not base.is_dir():
         return []
-    keys = (path.relative_to(root).as_posix() for path in base.rglob("*") if path.is_file())
-    return sorted(key for key in keys if is_listed(key, start))
+    found = []
+    for path in base.rglob("*"):
+        key = path.relative_to(root).as_posix()
+        if not is_listed(key, start) or not path.is_file():
+            continue
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # deleted while we walked: not there any more
+            continue
+        found.append(BlobInfo(key, datetime.fromtimestamp(stat.st_mtime, UTC)))
+    return sorted(found, key=lambda info: info.key)

@@ -16,7 +16,14 @@ import obstore
 from obstore.exceptions import BaseError as ObstoreError
 from obstore.store import S3Store
 
-from lfr_platform.blobs import BlobNotFound, BlobStoreUnavailable, is_listed, listing_scope, validate_key
+from lfr_platform.blobs import (
+    BlobInfo,
+    BlobNotFound,
+    BlobStoreUnavailable,
+    is_listed,
+    listing_scope,
+    validate_key,
+)
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig, S3Config
@@ -103,13 +110,17 @@ class S3BlobStore:
         return True
 
     async def list(self, prefix: str) -> AsyncIterator[str]:
+        async for info in self.inventory(prefix):
+            yield info.key
+
+    async def inventory(self, prefix: str) -> AsyncIterator[BlobInfo]:
         directories, start = listing_scope(prefix)
         # S3 lists keys in ascending (UTF-8 binary) order, so the stream is already sorted.
         try:
             async for batch in obstore.list(self._store, "/".join(directories) or None, chunk_size=500):
                 for meta in batch:
                     if is_listed(meta["path"], start):
-                        yield meta["path"]
+                        yield BlobInfo(meta["path"], meta["last_modified"])
         except _STORE_ERRORS as error:  # a LIST cannot miss a key either
             raise self._unavailable(error) from error
 

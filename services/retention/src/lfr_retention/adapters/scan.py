@@ -3,8 +3,9 @@
 * databases: every table of every service database (SQLite files under the data dir, or PostgreSQL
   databases `lfr_<service>`): any value that looks biometric is an artefact (events and read models
   must only reference blobs);
-* blob store: a blob under `alert_media/`, `watchlist_media/` or `frames/` is an artefact when it is still
-  readable (its deployment's data key exists and is not destroyed) and past policy;
+* blob store (the directory or S3 bucket `LFR_BLOBS__URL` names): a blob under `alert_media/`,
+  `watchlist_media/` or `frames/` is an artefact when it is still readable (its deployment's data key
+  exists and is not destroyed) and past policy;
 * Kafka: every message of the event topics, and the frames topic's retention configuration.
 
 The report names locations and labels, never values.
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from lfr_platform.blobs import BlobStore, BlobStoreUnavailable, FileBlobStore
 from lfr_platform.crypto import data_keys_table
 from sqlalchemy import Connection, MetaData, Table, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -150,25 +152,18 @@ def blob_past_policy(
     return "untracked crop older than alert retention" if mtime + retention <= at else None
 
 
-def scan_blobs(root: Path, ctx: BlobContext, report: ScanReport) -> None:
+async def scan_blobs(store: BlobStore, ctx: BlobContext, report: ScanReport) -> None:
     for data_class in BLOB_CLASSES:
-        base = root / data_class
-        if not base.is_dir():
-            continue
-        for path in sorted(base.glob("*/*")):
-            if not path.is_file() or path.name.startswith("."):
-                continue
+        async for info in store.inventory(f"{data_class}/"):
             report.count("blobs")
-            deployment_id = path.parent.name
-            key = f"{data_class}/{deployment_id}/{path.name}"
+            _, deployment_id, _ = info.key.split("/")
             readable = ctx.keys.get((deployment_id, data_class), False) if ctx.keys_known else True
             if not readable:
                 report.count("blobs_unreadable")
                 continue
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            reason = blob_past_policy(data_class, deployment_id, key, mtime, ctx)
+            reason = blob_past_policy(data_class, deployment_id, info.key, info.modified_at, ctx)
             if reason is not None:
-                report.found("blob", key, f"readable_{data_class}", data_class=data_class,
+                report.found("blob", info.key, f"readable_{data_class}", data_class=data_class,
                              deployment_id=deployment_id, reason=reason)  # fmt: skip
 
 
@@ -249,8 +244,7 @@ async def run_scan(
     policy: RetentionPolicy,
     at: datetime,
     database_url: str | None = None,
-    blob_dir: Path | None = None,
-    blob_store_elsewhere: str | None = None,
+    blobs: BlobStore | None = None,
     kafka_bootstrap: str | None = None,
     topic_prefix: str = "",
 ) -> ScanReport:
@@ -271,10 +265,11 @@ async def run_scan(
             report.found("scan_incomplete", name, "database_unreachable", error=type(error).__name__)
         finally:
             await engine.dispose()
-    if blob_store_elsewhere is not None:  # an S3 bucket: this walk reads a directory, so say it did not look
-        report.found("scan_incomplete", blob_store_elsewhere, "blob_store_not_scanned")
-    else:
-        scan_blobs(blob_dir or data_dir / "blobs", BlobContext(policy, at, facts, keys, keys_known), report)
+    store = blobs or FileBlobStore(data_dir / "blobs")
+    try:
+        await scan_blobs(store, BlobContext(policy, at, facts, keys, keys_known), report)
+    except BlobStoreUnavailable as error:  # an unreachable bucket is reported, never silently skipped
+        report.found("scan_incomplete", "blobs", "blob_store_unreachable", error=error.message)
     if kafka_bootstrap:
         await scan_kafka(kafka_bootstrap, policy, report, topic_prefix=topic_prefix)
     return report
