@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from lfr_platform.crypto import DecryptionFailed, KeyRing, MasterKeys, WrappedKey, master_key_id, wrap_context
+from lfr_platform.files import replace_file
 from lfr_platform.settings import (
     DEV_MASTER_KEY_FILE,
     DEV_PREVIOUS_MASTER_KEYS_FILE,
     MASTER_KEY_BYTES,
     decode_master_key,
     decode_master_keys,
-    replace_file,
 )
 
 DEFAULT_BATCH_SIZE = 100

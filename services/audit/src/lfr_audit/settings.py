@@ -7,7 +7,8 @@ from typing import Self
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from lfr_platform.settings import ENV_PREFIX, ServiceSettings, write_file_once
+from lfr_platform.files import write_file_once
+from lfr_platform.settings import ENV_PREFIX, ServiceSettings
 from pydantic import Field, SecretStr, model_validator
 
 from lfr_audit.domain.tree_head import TreeHeadSigner, load_private_key

@@ -24,7 +24,8 @@ from jwt.algorithms import OKPAlgorithm
 
 from lfr_platform.auth.principal import ROLES, Principal, Role
 from lfr_platform.errors import Unauthenticated
-from lfr_platform.settings import ServiceSettings, write_file_once
+from lfr_platform.files import write_file_once
+from lfr_platform.settings import ServiceSettings
 
 KeyResolver = Callable[[str], Awaitable[Any]]
 _ROLE_VALUES = {role.value for role in ROLES}

@@ -12,7 +12,6 @@ directory (embedded mode: every service of one `lfr up` shares `<data_dir>/blobs
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from lfr_platform.crypto import DataClass
 from lfr_platform.errors import InvalidInput, LfrError, NotFound
+from lfr_platform.files import replace_file
 
 if TYPE_CHECKING:
     from lfr_platform.settings import ServiceSettings
@@ -128,22 +128,8 @@ class FileBlobStore:
         return path
 
     async def put(self, key: str, data: bytes) -> None:
-        await asyncio.to_thread(self._put, self._path(key), bytes(data))
-
-    @staticmethod
-    def _put(path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)  # readers see the old blob or the new one, never half of one
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+        # readers see the old blob or the new one, never half of one
+        await asyncio.to_thread(replace_file, self._path(key), bytes(data))
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
