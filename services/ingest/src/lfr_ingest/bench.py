@@ -26,6 +26,7 @@ from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyRing
 from lfr_platform.data_keys import DataKey
 from lfr_platform.messaging import EmbeddedBroker, KafkaSettings, RawConsumer
 from lfr_platform.messaging.wire import EventMessage
+from pydantic import SecretStr
 
 from lfr_ingest.app import commands as c
 from lfr_ingest.bootstrap import assemble
@@ -110,7 +111,7 @@ async def _run(cameras: int, seconds: int, width: int, height: int, fps: int, wo
     ring = KeyRing(master, InMemoryWrappedKeyStore())
     settings = IngestSettings(
         data_dir=work / "data",
-        master_key=base64.b64encode(master).decode(),
+        master_key=SecretStr(base64.b64encode(master).decode()),
         kafka=kafka,
         media_root=media,
         max_width=width,

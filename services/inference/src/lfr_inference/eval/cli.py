@@ -124,15 +124,9 @@ def _protocol_impostor_genuine(
     return impostors.astype(np.float32), mated[valid_m & own].astype(np.float32)
 
 
-def _threshold(entry: dict[str, object]) -> float:
-    value = entry["threshold"]
-    assert isinstance(value, float | int)
-    return float(value)
-
-
 def _subgroups(
     protocol: datasets.IdentificationSet, scores: identification.OpenSetScores,
-    thresholds: dict[str, dict[str, object]], groups: dict[str, str],
+    thresholds: dict[str, identification.FpirThreshold], groups: dict[str, str],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     mated_group = np.array([groups.get(i, "unknown") for i, _ in protocol.mated])
@@ -143,9 +137,9 @@ def _subgroups(
                                             scores.non_mated_best[n])
         out[group] = {
             "mated_probes": int(m.sum()), "non_mated_probes": int(n.sum()),
-            "tpir_at_fpir": {k: round(identification.tpir_at(part, _threshold(t)), 5)
+            "tpir_at_fpir": {k: round(identification.tpir_at(part, t["threshold"]), 5)
                              for k, t in thresholds.items()},
-            "fpir_at_threshold": {k: round(identification.fpir_at(part, _threshold(t)), 6)
+            "fpir_at_threshold": {k: round(identification.fpir_at(part, t["threshold"]), 6)
                                   for k, t in thresholds.items()},
         }
     return out

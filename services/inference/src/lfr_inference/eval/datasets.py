@@ -71,7 +71,9 @@ def read_identities(images: Path) -> dict[str, list[Path]]:
 
 
 def identification_set(images: Path) -> IdentificationSet:
-    gallery, mated, non_mated = [], [], []
+    gallery: list[tuple[str, Path]] = []
+    mated: list[tuple[str, Path]] = []
+    non_mated: list[tuple[str, Path]] = []
     for identity, files in read_identities(images).items():
         if len(files) >= 2:
             gallery.append((identity, files[0]))

@@ -24,6 +24,7 @@ import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -80,7 +81,8 @@ class DlibReference:
         self.detector = dlib.get_frontal_face_detector()
         self.shape_predictor = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
         self._net_path = models / "dlib_face_recognition_resnet_model_v1.dat"
-        self._net = None
+        # dlib ships no type information; the network is built on first use (it is large).
+        self._net: Any = None
 
     def landmarks(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """(box x1y1x2y2, 5x2 landmarks) of the most central HOG face, or None."""

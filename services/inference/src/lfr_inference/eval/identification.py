@@ -13,10 +13,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
 TARGET_FPIRS = ("0.01", "0.001", "0.0001")
+
+
+class FpirThreshold(TypedDict):
+    """The operating point chosen for one target FPIR (see the module docstring)."""
+
+    threshold: float
+    observed_fpir: float
+    false_alarms_allowed: int
+    resolvable: bool
 
 
 @dataclass(frozen=True)
@@ -68,8 +78,9 @@ def threshold_for_fpir(non_mated_best: np.ndarray, target: float) -> tuple[float
     return float(np.nextafter(finite[allowed], np.inf)), resolvable, allowed
 
 
-def summarise(s: OpenSetScores) -> tuple[dict[str, float], dict[str, dict[str, object]]]:
-    tpir, thresholds = {}, {}
+def summarise(s: OpenSetScores) -> tuple[dict[str, float], dict[str, FpirThreshold]]:
+    tpir: dict[str, float] = {}
+    thresholds: dict[str, FpirThreshold] = {}
     for key in TARGET_FPIRS:
         threshold, resolvable, allowed = threshold_for_fpir(s.non_mated_best, float(key))
         tpir[key] = round(tpir_at(s, threshold), 5)

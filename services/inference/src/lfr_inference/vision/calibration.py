@@ -223,7 +223,8 @@ def fit_calibration(
         return floor_raw + (math.log10(fmr) - math.log10(empirical_floor)) / slope, True
 
     cal_grid = np.round(np.arange(0.0, 1.0001, 0.025), 4)
-    knots_raw, knots_cal = [], []
+    knots_raw: list[float] = []
+    knots_cal: list[float] = []
     for c in cal_grid:
         raw, _ = raw_at_fmr(calibrated_to_fmr(float(c)))
         if knots_raw and raw <= knots_raw[-1]:
