@@ -44,6 +44,7 @@ CRD_KINDS = {
     "postgresql.cnpg.io": {"Cluster", "Database", "ScheduledBackup"},
     "barmancloud.cnpg.io": {"ObjectStore"},
     "external-secrets.io": {"ExternalSecret"},
+    "cert-manager.io": {"Certificate", "Issuer"},
 }
 YAMLLINT_PATHS = ("deploy/k8s", "skaffold.yaml", ".yamllint")
 SERVICES_WITH_DATABASE = ("deployments", "watchlists", "inference", "ingest", "alerts", "audit", "retention")
