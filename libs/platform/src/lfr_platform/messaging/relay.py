@@ -31,6 +31,7 @@ from lfr_platform.messaging.settings import KafkaSettings
 from lfr_platform.messaging.topics import TopicSpec, ensure_topics
 from lfr_platform.messaging.tracing import context_from_carrier, producer_span, trace_headers
 from lfr_platform.messaging.wire import EventMessage
+from lfr_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +166,7 @@ class OutboxRelay:
                 continue
             if sent >= self._batch_size:
                 continue  # more waiting: no pause
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
-            except TimeoutError:
-                pass
+            await wait_at_most(self._poll_interval, self._wakeup.wait())
             self._wakeup.clear()
 
     async def publish_pending(self) -> int:

@@ -7,7 +7,8 @@ so replicas that did not handle the event still deliver it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+
+from lfr_platform.waiting import wait_at_most
 
 
 class ChangeSignal:
@@ -20,6 +21,4 @@ class ChangeSignal:
 
     async def wait(self, seconds: float) -> None:
         """Return at the next notification, or after `seconds` (the poll fallback)."""
-        event = self._event
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+        await wait_at_most(seconds, self._event.wait())

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lfr_platform.telemetry import get_logger
+from lfr_platform.waiting import wait_at_most
 
 from lfr_ingest.adapters.frame_buffer import DropOldestBuffer
 from lfr_ingest.adapters.publisher import FramePublisher, PublishStats, cancel_quietly
@@ -110,8 +111,7 @@ class StreamSupervisor:
             while True:
                 await self.reconcile()
                 await self._drain_updates()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._next_signal(), self._tuning.tick)
+                await wait_at_most(self._tuning.tick, self._next_signal())
         finally:
             await self.stop_all("service_stopping")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from lfr_platform.telemetry import get_logger
+from lfr_platform.waiting import wait_at_most
 
 from lfr_retention.app.enforcement import Enforcer
 
@@ -39,6 +39,5 @@ class EnforcementScheduler:
                     log.info("retention run", issued=len(report.issued), failed=len(report.failed))
             except Exception as error:  # the database may be briefly away: try again next time
                 log.warning("retention run failed", error=str(error))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+            await wait_at_most(self._interval, self._wake.wait())
             self._wake.clear()
