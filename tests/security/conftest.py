@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import inspect
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -25,7 +24,7 @@ import pytest
 from lfr_platform.auth import ROLES, EmbeddedIssuer, Role, route_permissions
 from lfr_platform.auth.policy import PERMISSIONS
 from lfr_platform.runtime import ServiceRuntime
-from lfr_platform.settings import ServiceSettings
+from lfr_platform.settings import ServiceSettings, service_settings_class
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.name for p in (REPO / "services").iterdir() if (p / "pyproject.toml").is_file())
@@ -47,23 +46,9 @@ def is_public(path: str) -> bool:
     return any(pattern.match(path) for pattern in PUBLIC_ROUTES)
 
 
-def settings_class(service: str) -> type[ServiceSettings]:
-    module = importlib.import_module(f"lfr_{service}.settings")
-    found = [
-        value
-        for value in vars(module).values()
-        if inspect.isclass(value)
-        and issubclass(value, ServiceSettings)
-        and value is not ServiceSettings
-        and value.__module__ == module.__name__
-    ]
-    assert len(found) == 1, f"lfr_{service}.settings should define one ServiceSettings subclass: {found}"
-    return found[0]
-
-
 def build_runtime(service: str, data_dir: Path, **overrides: Any) -> tuple[ServiceRuntime, ServiceSettings]:
     build: Callable[[Any], ServiceRuntime] = importlib.import_module(f"lfr_{service}.bootstrap").build
-    settings = settings_class(service).load(data_dir=data_dir, **overrides)
+    settings = service_settings_class(service).load(data_dir=data_dir, **overrides)
     runtime = build(settings)
     install_lifespan(runtime)
     return runtime, settings

@@ -16,6 +16,8 @@ with a message an operator can act on.
 from __future__ import annotations
 
 import base64
+import importlib
+import inspect
 import re
 import secrets
 from pathlib import Path
@@ -366,6 +368,24 @@ class ServiceSettings(BaseSettings):
         """True when the master key is the development file under data_dir (no LFR_MASTER_KEY)."""
         unset = self.master_key is None or _is_placeholder(self.master_key)
         return unset and self.environment == "development"
+
+
+def service_settings_class(service: str) -> type[ServiceSettings]:
+    """The one ServiceSettings subclass `lfr_<service>.settings` defines (for tools and tests that start from
+    a service's name: the Kubernetes settings check, the security tests)."""
+    module = importlib.import_module(f"lfr_{service}.settings")
+    found = [
+        value
+        for value in vars(module).values()
+        if inspect.isclass(value)
+        and issubclass(value, ServiceSettings)
+        and value.__module__ == module.__name__
+    ]
+    if len(found) != 1:
+        raise ConfigurationError(
+            f"lfr_{service}.settings should define one ServiceSettings subclass, not {found}"
+        )
+    return found[0]
 
 
 def decode_master_key(value: str) -> bytes:
