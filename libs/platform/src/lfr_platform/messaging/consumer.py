@@ -88,7 +88,6 @@ class _ConsumerLoop:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._fetching = False  # waiting for records, none in hand
 
     async def start(self) -> None:
         kwargs = self._kafka.consumer_kwargs(self._group_id)
@@ -117,10 +116,6 @@ class _ConsumerLoop:
         task, self._task = self._task, None
         if task is not None:
             self._stopping.set()
-            if self._fetching:
-                # Nothing in hand to finish, and a fetch during a group rebalance waits for the new
-                # assignment however long that takes: cancel now rather than after `grace`.
-                task.cancel()
             try:
                 await asyncio.wait_for(task, grace)
             except (TimeoutError, asyncio.CancelledError):
@@ -135,11 +130,7 @@ class _ConsumerLoop:
         assert self._consumer is not None
         consumer = self._consumer
         while not self._stopping.is_set():
-            self._fetching = True
-            try:
-                batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-            finally:
-                self._fetching = False
+            batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
             handled: dict[TopicPartition, int] = {}
             for tp, records in batch.items():
                 for record in records:
