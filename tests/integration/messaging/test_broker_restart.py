@@ -9,7 +9,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from lfr_platform.messaging import EmbeddedBroker, KafkaSettings
+from lfr_platform.messaging import EmbeddedBroker
+
+from tests.fixtures.kafka import kafka_settings_for
 
 from ._pipeline import make_pipeline, wait_until
 
@@ -18,7 +20,7 @@ from ._pipeline import make_pipeline, wait_until
 async def test_broker_killed_mid_flow_every_committed_event_has_exactly_one_effect(
     tmp_path: Path, restartable_broker: EmbeddedBroker, topic_prefix: str, subscribe: bool
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=restartable_broker.bootstrap_servers)
+    kafka = kafka_settings_for(restartable_broker.bootstrap_servers)
     pipeline = await make_pipeline(tmp_path, kafka, topic_prefix)
     try:
         relay = await pipeline.relay(loss_check_interval=0.5)

@@ -40,3 +40,12 @@ def test_ssl_builds_a_context_and_cert_goes_with_key() -> None:
     assert settings.admin_kwargs()["ssl_context"] is not None
     with pytest.raises(ValidationError, match="together"):
         KafkaSettings(security_protocol="SSL", ssl_cert_file="/tmp/cert.pem")  # type: ignore[arg-type]
+
+
+def test_group_timings_reach_the_consumer_and_the_heartbeat_must_be_shorter() -> None:
+    default = KafkaSettings().consumer_kwargs("g")
+    assert (default["session_timeout_ms"], default["heartbeat_interval_ms"]) == (10_000, 3_000)
+    tuned = KafkaSettings(session_timeout_ms=3_000, heartbeat_interval_ms=1_000).consumer_kwargs("g")
+    assert (tuned["session_timeout_ms"], tuned["heartbeat_interval_ms"]) == (3_000, 1_000)
+    with pytest.raises(ValidationError, match="heartbeat_interval_ms must be shorter"):
+        KafkaSettings(session_timeout_ms=3_000, heartbeat_interval_ms=3_000)
