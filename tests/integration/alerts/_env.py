@@ -27,6 +27,7 @@ from lfr_platform.clock import ManualClock
 from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyDestroyed, KeyNotFound, KeyRing, seal
 from lfr_platform.data_keys import GrpcDataKeys
 from lfr_platform.http import create_app
+from lfr_platform.http.draining import start_draining
 from lfr_platform.messaging.wire import EventMessage
 from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
 
@@ -166,6 +167,7 @@ async def running_alerts(tmp_path: Path, **setting_overrides: Any) -> AsyncItera
         yield AlertsEnv(f"http://127.0.0.1:{port}", parts, clock, ring,
                         open_blob_store(settings), issuer, tmp_path)  # fmt: skip
     finally:
+        start_draining(app)
         server.should_exit = True
         await task
         await parts.keys.close()

@@ -4,6 +4,7 @@ has no internal image endpoint) and the live Server-Sent Events stream."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from lfr_platform.blobs import blob_key, new_blob_id
 from lfr_platform.crypto import DataClass, seal
 from lfr_platform.messaging.wire import EventMessage
 
-from tests.integration.alerts._env import AlertsEnv, face_matched
+from tests.integration.alerts._env import AlertsEnv, face_matched, running_alerts
 
 
 async def test_crop_is_decrypted_for_operators_only(alerts_env: AlertsEnv, face_images_dir: Path) -> None:
@@ -220,3 +221,31 @@ async def test_stream_refuses_missing_tokens_and_roles_without_alerts_read(alert
         assert (await client.get("/api/v1/alerts/stream", params={"access_token": admin})).status_code == 403
         bogus = await client.get("/api/v1/alerts/stream", params={"access_token": "x.y.z"})
         assert bogus.status_code == 401
+
+
+async def test_an_open_stream_ends_when_the_service_stops(tmp_path: Path) -> None:
+    """uvicorn's graceful stop waits for every response in progress: a console that keeps its stream
+    open must not keep the service from stopping (and its EventSource reconnects elsewhere)."""
+    opened = asyncio.Event()
+
+    async def console(env: AlertsEnv) -> list[str]:
+        token = env.token("operator")
+        lines = []
+        async with (
+            httpx.AsyncClient(base_url=env.base_url, timeout=httpx.Timeout(10.0, read=None)) as client,
+            client.stream("GET", "/api/v1/alerts/stream", params={"access_token": token}) as stream,
+        ):
+            async for line in stream.aiter_lines():  # like a browser: never closed from this side
+                lines.append(line)
+                opened.set()
+        return lines
+
+    service = contextlib.AsyncExitStack()
+    env = await service.enter_async_context(running_alerts(tmp_path))
+    reader = asyncio.create_task(console(env))
+    await asyncio.wait_for(opened.wait(), 10)
+    stopping = asyncio.create_task(service.aclose())
+    done, _ = await asyncio.wait([stopping], timeout=30)  # only bounds a failure
+    assert stopping in done, "the service did not stop while a console was connected"
+    lines = await reader  # the server ended the stream
+    assert any(line.startswith(": connected") for line in lines)

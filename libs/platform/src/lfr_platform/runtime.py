@@ -19,6 +19,7 @@ import structlog
 import uvicorn
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from lfr_platform.http.draining import start_draining
 from lfr_platform.settings import TlsSettings
 
 log = structlog.get_logger(__name__)
@@ -30,6 +31,8 @@ GRPC_MESSAGE_OPTIONS = [
     ("grpc.max_receive_message_length", GRPC_MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", GRPC_MAX_MESSAGE_BYTES),
 ]
+
+HTTP_DRAIN_SECONDS = 5
 
 GrpcRegistrar = Callable[[grpc.aio.Server], None]
 # Coroutine functions, not any awaitable: background jobs become asyncio tasks.
@@ -110,7 +113,14 @@ async def serve(runtime: ServiceRuntime, *, host: str, http_port: int, grpc_port
         await hook()
     grpc_server = await _start_grpc(runtime, host, grpc_port) if grpc_port else None
     config = uvicorn.Config(
-        runtime.app, host=host, port=http_port, log_config=None, access_log=False, lifespan="on"
+        runtime.app,
+        host=host,
+        port=http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        # Backstop for a long response that does not watch `draining` (see lfr_platform.http.draining).
+        timeout_graceful_shutdown=HTTP_DRAIN_SECONDS,
     )
     http_server = _HttpServer(config)
     tasks = [asyncio.create_task(http_server.serve(), name=f"{runtime.name}-http")]
@@ -135,6 +145,7 @@ async def serve(runtime: ServiceRuntime, *, host: str, http_port: int, grpc_port
             )
         if stopper in done or tasks[0] in done or failed:
             break
+    start_draining(runtime.app)  # event streams end now, or uvicorn would wait for their clients
     http_server.should_exit = True
     for task in tasks[1:]:
         task.cancel()

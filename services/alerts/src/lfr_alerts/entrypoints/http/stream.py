@@ -23,6 +23,7 @@ from lfr_platform.auth.dependencies import PERMISSION_ATTRIBUTE
 from lfr_platform.auth.policy import permission
 from lfr_platform.errors import Forbidden
 from lfr_platform.eventstore import EventStore
+from lfr_platform.http.draining import draining
 
 from lfr_alerts.adapters.views_sql import SqlAlertViews
 from lfr_alerts.app.changes import ChangeSignal
@@ -74,7 +75,7 @@ async def alert_events(
     position = start if start is not None else await reader.last_position()
     yield f"retry: 2000\n: connected at position {position}\n\n"
     idle = 0.0
-    while not await request.is_disconnected():
+    while not draining(request) and not await request.is_disconnected():
         batch = await reader.read_all(after_position=position, limit=200, stream_type="alert")
         if batch:
             idle = 0.0
