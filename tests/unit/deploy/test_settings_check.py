@@ -1,0 +1,204 @@
+"""The settings step of tools/check_k8s.py (tools/check_k8s_settings.py) fails a pod that would not start,
+naming the pod and the problem, and passes one that would: checked on small pods built here, with the
+services' real settings classes. CI runs the step itself on both rendered overlays."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import importlib.util
+import sys
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT
+
+Manifest = dict[str, Any]
+TLS_DIR = "/etc/lfr/tls/grpc"
+MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+
+
+@pytest.fixture(scope="module")
+def check() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "check_k8s_settings", ROOT / "tools" / "check_k8s_settings.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses resolve their annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def config(**overrides: str) -> Manifest:
+    data = {
+        "LFR_ENVIRONMENT": "production",
+        "LFR_AUTH__MODE": "oidc",
+        "LFR_AUTH__ISSUER": "https://idp.example.invalid/realms/lfr",
+        "LFR_AUTH__AUDIENCE": "lfr",
+        "LFR_AUTH__JWKS_URL": "https://idp.example.invalid/realms/lfr/certs",
+        "LFR_GRPC_TARGETS": '{"deployments": "deployments:9090"}',
+        **overrides,
+    }
+    return {"kind": "ConfigMap", "metadata": {"name": "lfr-config"}, "data": data}
+
+
+def certificate(service: str, names: list[str] | None = None, usages: list[str] | None = None) -> Manifest:
+    return {
+        "kind": "Certificate",
+        "metadata": {"name": f"{service}-grpc"},
+        "spec": {
+            "secretName": f"{service}-grpc-tls",
+            "dnsNames": names if names is not None else [service, f"{service}.lfr.svc.cluster.local"],
+            "usages": usages if usages is not None else ["digital signature", "server auth", "client auth"],
+            "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": "lfr-ca"},
+        },
+    }
+
+
+def deployment(service: str, env: list[Manifest] | None = None, tls: bool = True) -> Manifest:
+    labels = {"app.kubernetes.io/name": service}
+    container: Manifest = {
+        "name": service,
+        "image": f"registry.example/lfr-{service}:0.1.0",
+        "envFrom": [{"configMapRef": {"name": "lfr-config"}}],
+        "env": list(env or []),
+        "volumeMounts": [],
+    }
+    volumes: list[Manifest] = []
+    if tls:
+        container["env"] += [
+            {"name": f"LFR_GRPC_TLS__{kind}_FILE", "value": f"{TLS_DIR}/{file}"}
+            for kind, file in (("CERT", "tls.crt"), ("KEY", "tls.key"), ("CA", "ca.crt"))
+        ]
+        container["volumeMounts"].append({"name": "grpc-tls", "mountPath": TLS_DIR, "readOnly": True})
+        volumes.append({"name": "grpc-tls", "secret": {"secretName": f"{service}-grpc-tls"}})
+    if service == "deployments":  # needs the master key and its calibration table
+        container["env"] += [
+            {"name": "LFR_MASTER_KEY", "valueFrom": {"secretKeyRef": {"name": "lfr-master-key", "key": "k"}}},
+            {"name": "LFR_CALIBRATION_FILE", "value": "/etc/lfr/calibration/table.json"},
+        ]
+        container["volumeMounts"].append({"name": "calibration", "mountPath": "/etc/lfr/calibration"})
+        volumes.append({"name": "calibration", "emptyDir": {}})
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": service},
+        "spec": {
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [container], "volumes": volumes},
+            }
+        },
+    }
+
+
+def platform(*pods: Manifest, **config_overrides: str) -> list[Manifest]:
+    issuer = {"kind": "Issuer", "metadata": {"name": "lfr-ca"}, "spec": {"ca": {"secretName": "lfr-ca"}}}
+    services = [
+        {
+            "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"selector": {"app.kubernetes.io/name": name}},
+        }
+        for name in ("alerts", "deployments")
+    ]
+    return [
+        config(**config_overrides),
+        issuer,
+        *services,
+        certificate("alerts"),
+        certificate("deployments"),
+        *pods,
+    ]
+
+
+SHAPES = {("lfr-master-key", "k"): MASTER_KEY}
+
+
+def problems(check: ModuleType, docs: list[Manifest]) -> list[str]:
+    found: list[str] = check.check_service_settings("test", docs, SHAPES)
+    return found
+
+
+def test_pods_with_mutual_tls_from_cert_manager_pass(check: ModuleType) -> None:
+    assert problems(check, platform(deployment("alerts"), deployment("deployments"))) == []
+
+
+def test_a_pod_without_grpc_tls_fails_naming_the_pod_even_with_tls_set_on_this_machine(
+    check: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LFR_GRPC_TLS__CA_FILE", str(ROOT / "pyproject.toml"))  # the pod's env only counts
+    (problem,) = problems(check, platform(deployment("alerts", tls=False), deployment("deployments")))
+    assert problem.startswith("test: Deployment/alerts container alerts: ")
+    assert "LFR_GRPC_TLS__CERT_FILE, LFR_GRPC_TLS__KEY_FILE, LFR_GRPC_TLS__CA_FILE unset" in problem
+
+
+def test_a_tls_file_no_volume_provides_fails(check: ModuleType) -> None:
+    alerts = deployment("alerts")
+    alerts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = []
+    found = problems(check, platform(alerts, deployment("deployments")))
+    assert (
+        f"LFR_GRPC_TLS__CERT_FILE={TLS_DIR}/tls.crt: no volume mount of the pod provides this file"
+        in "".join(found)
+    )
+    itemised = deployment("alerts")  # a Secret volume with items provides exactly those files
+    itemised["spec"]["template"]["spec"]["volumes"][0]["secret"]["items"] = [
+        {"key": "tls.crt", "path": "tls.crt"}
+    ]
+    (key, ca) = problems(check, platform(itemised, deployment("deployments")))
+    assert "LFR_GRPC_TLS__KEY_FILE" in key and "LFR_GRPC_TLS__CA_FILE" in ca
+
+
+def test_a_settings_error_fails_with_the_settings_message(check: ModuleType) -> None:
+    alerts, deployments = problems(
+        check, platform(deployment("alerts"), deployment("deployments"), LFR_AUTH__MODE="embedded")
+    )
+    assert alerts.startswith(
+        "test: Deployment/alerts container alerts: invalid configuration for AlertsSettings"
+    )
+    assert "LFR_AUTH__MODE" in alerts
+    assert deployments.startswith("test: Deployment/deployments container deployments: invalid configuration")
+
+
+def test_development_on_kubernetes_fails(check: ModuleType) -> None:
+    found = problems(
+        check, platform(deployment("alerts"), LFR_ENVIRONMENT="development", LFR_AUTH__MODE="embedded")
+    )
+    assert any("LFR_ENVIRONMENT is 'development'" in p for p in found), found
+
+
+def test_files_of_the_checkout_are_not_in_the_pod_and_mounted_ones_are_never_read(check: ModuleType) -> None:
+    # /etc/lfr/calibration/table.json exists nowhere on this machine: the emptyDir mount is what counts.
+    assert problems(check, platform(deployment("deployments"))) == []
+    unmounted = deployment("deployments")
+    unmounted["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        e
+        for e in unmounted["spec"]["template"]["spec"]["containers"][0]["env"]
+        if e["name"] != "LFR_CALIBRATION_FILE"
+    ]
+    # The default table lives in the checkout (deploy/triton/...), which the image does not contain.
+    (problem,) = problems(check, platform(unmounted))
+    assert "Deployment/deployments" in problem and "LFR_CALIBRATION_FILE: no calibration table" in problem
+
+
+def test_a_certificate_must_name_the_host_callers_dial_and_allow_client_auth(check: ModuleType) -> None:
+    docs = platform(deployment("alerts"), deployment("deployments"))
+    renamed = [d for d in docs if d.get("metadata", {}).get("name") != "deployments-grpc"]
+    renamed.append(certificate("deployments", names=["deployments.lfr.svc.cluster.local"]))
+    (problem,) = problems(check, renamed)
+    assert problem == (
+        "test: Deployment/alerts container alerts: gRPC target deployments=deployments:9090: "
+        "the certificate of test: Deployment/deployments container deployments does not name 'deployments'"
+    )
+    server_only = copy.deepcopy(docs)
+    next(d for d in server_only if d["metadata"]["name"] == "alerts-grpc")["spec"]["usages"] = ["server auth"]
+    (problem,) = problems(check, server_only)
+    assert "Certificate/alerts-grpc needs the usages ['client auth', 'server auth']" in problem
+
+
+def test_kubernetes_variable_expansion(check: ModuleType) -> None:
+    env = {"PASSWORD": "s3cret"}
+    assert check.expand("u:$(PASSWORD)@h/$(UNSET)", env) == "u:s3cret@h/$(UNSET)"
+    assert check.expand("$$(PASSWORD) costs $$5", env) == "$(PASSWORD) costs $5"
