@@ -5,6 +5,8 @@ Entrypoints map these to HTTP/gRPC status codes; domain code raises them and nev
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LfrError(Exception):
     """Base of every error the platform reports to a caller."""
@@ -12,7 +14,9 @@ class LfrError(Exception):
     code: str = "error"
     http_status: int = 400
 
-    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:

@@ -97,7 +97,7 @@ async def bench_pipeline(
 
 def _dlib_pipeline() -> tuple[str, Callable[[np.ndarray], int]]:
     try:
-        import face_recognition  # type: ignore[import-not-found]
+        import face_recognition
 
         def run_library(frame: np.ndarray) -> int:
             boxes = face_recognition.face_locations(frame, number_of_times_to_upsample=1, model="hog")
@@ -106,8 +106,8 @@ def _dlib_pipeline() -> tuple[str, Callable[[np.ndarray], int]]:
         return "face_recognition", run_library
     except ImportError:
         pass
-    import dlib  # type: ignore[import-not-found]
-    import face_recognition_models  # type: ignore[import-not-found]
+    import dlib
+    import face_recognition_models
 
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())

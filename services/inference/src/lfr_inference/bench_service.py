@@ -121,7 +121,7 @@ async def run(images: Path, fps: float, seconds: float, gallery_size: int) -> di
             camera = "cam-1"
             headers = FrameHeader("bench", camera, capture, index, "bench").headers()
             value = seal(keys.key, jpeg, frame_aad(camera, "bench", capture))
-            await recognition.accept(SimpleNamespace(headers=headers, value=value))  # type: ignore[arg-type]
+            await recognition.accept(SimpleNamespace(headers=headers, value=value))
             await asyncio.sleep(max(0.0, start + (index + 1) / fps - time.perf_counter()))
         while recognition.queued or recognition._wakeup.is_set():  # noqa: ASYNC110 (bench polling)
             await asyncio.sleep(0.05)

@@ -69,7 +69,7 @@ def _bind_onnx_model(triton: Any, repository: Path, name: str, threads: int) -> 
         dims = tuple(d if isinstance(d, int) else -1 for d in node.shape[1:])
         return Tensor(name=node.name, dtype=_ONNX_TO_NUMPY[node.type], shape=dims)
 
-    @batch
+    @batch  # type: ignore[untyped-decorator]  # pytriton ships no type information (no py.typed)
     def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:
         return dict(zip(output_names, session.run(output_names, inputs), strict=True))
 

@@ -7,20 +7,20 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _headless() -> None:
+    # Imported on first plot: matplotlib is slow to import and only the evaluation CLI draws.
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def roc_png(scores: np.ndarray, same: np.ndarray, path: Path, label: str) -> None:
     from lfr_inference.eval.verification import roc
 
     far, tar, _ = roc(scores, same)
-    plt = _pyplot()
+    _headless()
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
     ax.semilogx(np.maximum(far, 1e-5), tar, label=label)
     ax.set_xlabel("false accept rate")
@@ -35,7 +35,9 @@ def roc_png(scores: np.ndarray, same: np.ndarray, path: Path, label: str) -> Non
 
 
 def det_png(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
-    plt = _pyplot()
+    _headless()
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
     for label, (fpir, fnir) in curves.items():
         ax.loglog(np.maximum(fpir, 1e-5), np.maximum(fnir, 1e-4), label=label)

@@ -219,7 +219,8 @@ class StreamWorker:
                 if self.stats.connected and now < self._next_due_hint(now):
                     self.stats.decoded += 1  # decoded but not sampled: skip the RGB conversion
                     continue
-                yield frame.to_image(width=width, height=height), codec
+                # PyAV's own stub leaves VideoFrame.to_image unannotated; it returns a PIL image.
+                yield frame.to_image(width=width, height=height), codec  # type: ignore[no-untyped-call]
         finally:
             container.close()
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from lfr_watchlists.domain.watchlist import NearestEntry
 
 
-def _unit(template: Sequence[float]) -> np.ndarray:
+def _unit(template: Sequence[float]) -> npt.NDArray[np.float32]:
     vector = np.asarray(template, dtype=np.float32)
     norm = float(np.linalg.norm(vector))
     if norm == 0.0:
@@ -27,10 +28,10 @@ class _Matrix:
         self.owners: list[str] = []
 
     @property
-    def used(self) -> np.ndarray:
+    def used(self) -> npt.NDArray[np.float32]:
         return self.rows[: len(self.owners)]
 
-    def append(self, owner: str, unit: np.ndarray) -> None:
+    def append(self, owner: str, unit: npt.NDArray[np.float32]) -> None:
         if len(self.owners) == len(self.rows):
             grown = np.empty((2 * len(self.rows), self.rows.shape[1]), np.float32)
             grown[: len(self.owners)] = self.rows

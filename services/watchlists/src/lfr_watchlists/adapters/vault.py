@@ -62,4 +62,4 @@ class SealedBlobVault:
 
     async def template(self, deployment_id: str, blob_id: str) -> list[float]:
         raw = await self._get(deployment_id, blob_id)
-        return np.frombuffer(raw, dtype="<f4").astype(float).tolist()
+        return [float(x) for x in np.frombuffer(raw, dtype="<f4")]
