@@ -88,6 +88,7 @@ class _ConsumerLoop:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._fetching = False  # waiting for records, none in hand
 
     async def start(self) -> None:
         kwargs = self._kafka.consumer_kwargs(self._group_id)
@@ -116,6 +117,9 @@ class _ConsumerLoop:
         task, self._task = self._task, None
         if task is not None:
             self._stopping.set()
+            if self._fetching:
+                # Nothing in hand to finish: cancel now rather than wait out the fetch's 500 ms.
+                task.cancel()
             try:
                 await asyncio.wait_for(task, grace)
             except (TimeoutError, asyncio.CancelledError):
@@ -130,7 +134,11 @@ class _ConsumerLoop:
         assert self._consumer is not None
         consumer = self._consumer
         while not self._stopping.is_set():
-            batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            self._fetching = True
+            try:
+                batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            finally:
+                self._fetching = False
             handled: dict[TopicPartition, int] = {}
             for tp, records in batch.items():
                 for record in records:
