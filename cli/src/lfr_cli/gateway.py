@@ -7,7 +7,7 @@ Responses are streamed so Server-Sent Events (live alerts, audit stream) pass st
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,7 @@ def create_gateway(
     client_holder: dict[str, httpx.AsyncClient] = {}
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         client_holder["c"] = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0), limits=limits)
         yield

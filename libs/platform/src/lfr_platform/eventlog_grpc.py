@@ -9,6 +9,7 @@ import grpc
 from lfr_proto.lfr.eventlog.v1 import eventlog_pb2, eventlog_pb2_grpc
 
 from lfr_platform.eventstore.ports import EventDatabase
+from lfr_platform.runtime import GrpcRegistrar
 
 MAX_PAGE = 1000
 
@@ -46,7 +47,7 @@ class EventLogServicer(eventlog_pb2_grpc.EventLogServicer):
         )
 
 
-def eventlog_registrar(service: str, db: EventDatabase):  # type: ignore[no-untyped-def]
+def eventlog_registrar(service: str, db: EventDatabase) -> GrpcRegistrar:
     def register(server: grpc.aio.Server) -> None:
         eventlog_pb2_grpc.add_EventLogServicer_to_server(EventLogServicer(service, db), server)
 

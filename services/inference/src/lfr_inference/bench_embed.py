@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from lfr_inference.vision.embedder import EMBEDDING_DIM, Embedder
 from lfr_inference.vision.matcher import Gallery
 
 
-def _median_ms(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+def _median_ms(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):
@@ -63,9 +65,9 @@ def run_embed_bench(
     probe /= np.linalg.norm(probe)
     for size in gallery_sizes:
         gallery = _random_gallery(size, seed=size)
-        match[str(size)] = round(_median_ms(lambda g=gallery: g.search(probe, k=1), repeats=20), 3)
+        match[str(size)] = round(_median_ms(partial(gallery.search, probe, k=1), repeats=20), 3)
         gallery.normalise_requested = True
-        match_snorm[str(size)] = round(_median_ms(lambda g=gallery: g.search(probe, k=1), repeats=20), 3)
+        match_snorm[str(size)] = round(_median_ms(partial(gallery.search, probe, k=1), repeats=20), 3)
         del gallery
     return {
         "embed_faces_per_s": {"batch_1": round(1000 / ms_1, 2), "batch_32": round(32 * 1000 / ms_32, 2)},

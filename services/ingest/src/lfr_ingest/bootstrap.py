@@ -166,7 +166,7 @@ async def _start_producer(settings: IngestSettings) -> AIOKafkaProducer:
             delay = min(delay * 2, 5.0)
 
 
-async def _retry(what: str, action) -> None:  # type: ignore[no-untyped-def]
+async def _retry(what: str, action: Callable[[], Awaitable[object]]) -> None:
     delay = 0.2
     while True:
         try:

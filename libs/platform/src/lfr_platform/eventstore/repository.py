@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from lfr_platform.aggregate import Aggregate, EventRegistry
+from lfr_platform.aggregate import Aggregate, DomainEvent, EventRegistry
 from lfr_platform.errors import NotFound
 from lfr_platform.eventstore.model import EventMetadata, NewEvent, StoredEvent
 from lfr_platform.eventstore.ports import EventStore
@@ -17,7 +17,7 @@ class EventSourcedRepository(Generic[A]):
         self._cls = aggregate_cls
         self._registry = registry
 
-    def rebuild(self, stored: StoredEvent):  # type: ignore[no-untyped-def]
+    def rebuild(self, stored: StoredEvent) -> DomainEvent:
         return self._registry.rebuild(
             stored.event_type,
             data=dict(stored.data),

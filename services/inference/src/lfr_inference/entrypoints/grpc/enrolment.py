@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+from lfr_platform.runtime import GrpcRegistrar
 from lfr_proto.lfr.inference.v1 import enrolment_pb2, enrolment_pb2_grpc
 
 from lfr_inference.app.enrolment import Enroller, Refusal
@@ -29,7 +30,7 @@ class FaceEnrolmentServicer(enrolment_pb2_grpc.FaceEnrolmentServicer):
         )
 
 
-def enrolment_registrar(enroller: Enroller):  # type: ignore[no-untyped-def]
+def enrolment_registrar(enroller: Enroller) -> GrpcRegistrar:
     def register(server: grpc.aio.Server) -> None:
         enrolment_pb2_grpc.add_FaceEnrolmentServicer_to_server(FaceEnrolmentServicer(enroller), server)
 

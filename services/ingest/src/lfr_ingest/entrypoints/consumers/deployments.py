@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from lfr_platform.eventstore import UnitOfWork
+from lfr_platform.messaging.consumer import EventHandler
 from lfr_platform.messaging.wire import EventMessage
 
 from lfr_ingest.app.handlers import IngestApp
@@ -11,7 +12,7 @@ from lfr_ingest.app.handlers import IngestApp
 CONSUMER_NAME = "ingest-deployments"
 
 
-def deployments_handler(ingest: IngestApp):  # type: ignore[no-untyped-def]
+def deployments_handler(ingest: IngestApp) -> EventHandler:
     async def handle(uow: UnitOfWork, message: EventMessage) -> None:
         await ingest.observe_deployment(uow, message)
 
