@@ -316,10 +316,10 @@ class ServiceSettings(BaseSettings):
         return self
 
     @classmethod
-    def load(cls, **overrides: object) -> Self:
+    def load(cls, **overrides: Any) -> Self:
         """Build from the environment (plus explicit overrides), or raise one readable ConfigurationError."""
         try:
-            return cls(**overrides)  # type: ignore[arg-type]
+            return cls(**overrides)
         except ValidationError as error:
             raise ConfigurationError(describe_validation_error(cls.__name__, error)) from None
 

@@ -152,6 +152,7 @@ def grpc_server_interceptors() -> list[Any]:
     """Interceptors for `grpc.aio.server(interceptors=...)`: a server span per call, context from metadata."""
     from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
+    # opentelemetry-instrumentation-grpc leaves its interceptor factories unannotated.
     return [aio_server_interceptor(tracer_provider=_provider)]  # type: ignore[no-untyped-call]
 
 
@@ -159,6 +160,7 @@ def grpc_client_interceptors() -> list[Any]:
     """Interceptors for `grpc.aio.insecure_channel/secure_channel(interceptors=...)`: propagate context."""
     from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+    # opentelemetry-instrumentation-grpc leaves its interceptor factories unannotated.
     return list(aio_client_interceptors(tracer_provider=_provider))  # type: ignore[no-untyped-call]
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from lfr_platform.blobs import open_blob_store
@@ -34,14 +34,15 @@ def _retention() -> None:
 def _settings(
     data_dir: Path | None, policy: Path | None, database_url: str | None = None
 ) -> RetentionSettings:
-    overrides: dict[str, object] = {}
+    # Field values for pydantic to validate, as from the environment.
+    overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     if policy is not None:
         overrides["retention_policy_file"] = policy
     if database_url is not None:
         overrides["database_url"] = database_url
-    return RetentionSettings(**overrides)  # type: ignore[arg-type]
+    return RetentionSettings(**overrides)
 
 
 def _at(value: str | None) -> datetime:

@@ -115,8 +115,8 @@ class EmbeddedBroker:
                 self.command(), stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
         finally:
-            if self._log_file:
-                output.close()  # type: ignore[union-attr]
+            if not isinstance(output, int):
+                output.close()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
         while loop.time() < deadline:

@@ -387,7 +387,7 @@ class Recognition:
                 camera_id=camera_id,
                 period_start=start,
                 period_end=now,
-                **tally.counts(),  # type: ignore[arg-type]
+                **tally.counts(),
             )
             for (deployment_id, camera_id), tally in tallies.items()
             if not tally.empty

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 from lfr_platform.aggregate import DomainEvent
 
@@ -47,6 +48,19 @@ class FacesProcessedTallied(DomainEvent):
     dropped_reasons: dict[str, int] = field(default_factory=dict)
 
 
+class TallyCounts(TypedDict):
+    """A tally's counters, as FacesProcessedTallied takes them."""
+
+    frames: int
+    faces_detected: int
+    faces_rejected_quality: int
+    faces_compared: int
+    matches: int
+    suppressed: int
+    frames_dropped: int
+    dropped_reasons: dict[str, int]
+
+
 @dataclass
 class Tally:
     """Running counters of one deployment + camera for the current period."""
@@ -68,7 +82,7 @@ class Tally:
     def empty(self) -> bool:
         return not (self.frames or self.faces_detected or self.frames_dropped)
 
-    def counts(self) -> dict[str, object]:
+    def counts(self) -> TallyCounts:
         return {
             "frames": self.frames,
             "faces_detected": self.faces_detected,
