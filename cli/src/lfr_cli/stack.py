@@ -20,7 +20,7 @@ import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import httpx
 
@@ -48,7 +48,7 @@ class Stack:
         self.config = config
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.broker: Any = None  # lfr_platform.messaging.broker.EmbeddedBroker when embedded
-        self._logs: list[object] = []
+        self._logs: list[IO[bytes]] = []
 
     @property
     def bootstrap(self) -> str:
@@ -162,7 +162,7 @@ class Stack:
         if self.broker is not None:
             _run_to_completion(self.broker.stop())
         for log_file in self._logs:
-            log_file.close()  # type: ignore[attr-defined]
+            log_file.close()
 
     def __enter__(self) -> Stack:
         self.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from lfr_platform.blobs import open_blob_store
@@ -49,7 +50,7 @@ class WatchlistsComponents:
     vault: SealedBlobVault
     index: InMemoryTemplateIndex
     index_ready: asyncio.Event
-    closers: list[object]
+    closers: list[Callable[[], Awaitable[None]]]
 
     async def rebuild_index(self) -> int:
         """Refill the duplicate index from the vault; retried until the key service answers."""
@@ -80,8 +81,8 @@ class WatchlistsComponents:
         return [*self.kit.readiness_checks, ReadinessCheck("template_index", self._check_index)]
 
     async def close(self) -> None:
-        for client in self.closers:
-            await client.close()  # type: ignore[attr-defined]
+        for close in self.closers:
+            await close()
 
 
 def build_components(
@@ -93,16 +94,16 @@ def build_components(
     database: EventDatabase | None = None,
 ) -> WatchlistsComponents:
     kit = ServiceKit(settings, router=lambda _stream_type: TOPIC, database=database)
-    closers: list[object] = []
+    closers: list[Callable[[], Awaitable[None]]] = []
     if enroller is None:
         # An enrolment image travels in one message, larger than gRPC's 4 MB default.
         channel = peer_channel(settings.target("inference"), settings, options=GRPC_MESSAGE_OPTIONS)
         enroller = GrpcEnroller(channel, settings.enrol_deadline_seconds)
-        closers.append(enroller)
+        closers.append(enroller.close)
     if keys is None:
         keys = GrpcDataKeys.connect(settings.target("deployments"), settings,
                                     cache_seconds=settings.key_cache_seconds)
-        closers.append(keys)
+        closers.append(keys.close)
     vault = SealedBlobVault(open_blob_store(settings), keys)
     index = InMemoryTemplateIndex()
     clock = clock or SystemClock()
