@@ -3,12 +3,12 @@ operator's console) does not hold the service's shutdown, and the stop hooks sti
 
 import signal
 import socket
-import subprocess
-import sys
 import textwrap
 import time
 
 import httpx
+
+from tests.integration.platform._service_process import service_process
 
 SERVICE = textwrap.dedent(
     """
@@ -51,10 +51,7 @@ def _free_port() -> int:
 
 def test_sigterm_ends_an_open_event_stream_and_the_service_stops() -> None:
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVICE, str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
+    with service_process(SERVICE, str(port)) as process:
         with httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as client:
             for _ in range(200):  # the port answers once uvicorn listens
                 try:
@@ -71,9 +68,5 @@ def test_sigterm_ends_an_open_event_stream_and_the_service_stops() -> None:
                     assert process.poll() is None, process.communicate()[1]
                     time.sleep(0.05)  # polling the port: uvicorn exposes no "listening" event
         out, errors = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 0, errors
     assert "stop hook ran" in out.splitlines(), out + errors

@@ -2,9 +2,9 @@
 tasks and runs the stop hooks, and the process exits 0 (uvicorn must not take the signal for itself)."""
 
 import signal
-import subprocess
-import sys
 import textwrap
+
+from tests.integration.platform._service_process import service_process
 
 SERVICE = textwrap.dedent(
     """
@@ -47,10 +47,7 @@ SERVICE = textwrap.dedent(
 
 
 def test_sigterm_stops_http_background_and_hooks_then_exits_zero() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVICE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
+    with service_process(SERVICE) as process:
         assert process.stdout is not None
         # Log lines come first; readline returns "" only when the process has died.
         line = "-"
@@ -59,10 +56,6 @@ def test_sigterm_stops_http_background_and_hooks_then_exits_zero() -> None:
         assert line, "the service process ended before its HTTP server started"
         process.send_signal(signal.SIGTERM)
         rest, errors = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 0, errors
     said = [
         line
