@@ -329,18 +329,15 @@ def production_problems(settings: Any, files: PodFiles) -> list[str]:
             f"LFR_ENVIRONMENT is {settings.environment!r}: on Kubernetes a service runs as production "
             "(plaintext gRPC, the embedded token issuer and generated keys are for `lfr up` only)"
         ]
-    problems, unset = [], []
+    problems = []
     for name in GRPC_TLS_FILES:
-        variable, path = f"LFR_GRPC_TLS__{name.upper()}", getattr(settings.grpc_tls, name)
-        if path is None:
-            unset.append(variable)
-        elif files.kind(str(path)) != "file":
+        path = getattr(settings.grpc_tls, name)
+        if path is not None and files.kind(str(path)) != "file":
+            variable = f"LFR_GRPC_TLS__{name.upper()}"
             problems.append(f"{variable}={path}: no volume mount of the pod provides this file")
-    if unset:
-        problems.append(
-            f"{', '.join(unset)} unset: production gRPC is mutual TLS (a server presents its certificate and "
-            "requires one from the CA of every client; a client presents its own, verifies the server's)"
-        )
+    # A service's settings refuse this when it serves gRPC; a pod that only calls peers needs it too.
+    if unset := settings.grpc_tls.production_server_problem():
+        problems.append(unset)
     for name in KAFKA_TLS_FILES:
         path = getattr(settings.kafka, name)
         if path is not None and files.kind(str(path)) != "file":

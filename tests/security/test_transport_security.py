@@ -12,7 +12,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from lfr_platform.grpc_security import is_loopback, peer_channel, secure_channel
 from lfr_platform.messaging.settings import KafkaSettings
-from lfr_platform.runtime import ServiceRuntime, start_grpc
+from lfr_platform.runtime import ServiceRuntime, serve, start_grpc
 from lfr_platform.settings import ConfigurationError, ServiceSettings, TlsSettings
 from pydantic import ValidationError
 
@@ -107,6 +107,43 @@ async def test_plaintext_only_on_loopback_in_development() -> None:
         True
     ] * 4
     assert [is_loopback(t) for t in ("10.0.0.1:1", "deployments:9101", "127.example.com:1")] == [False] * 3
+
+
+PRODUCTION = {"environment": "production", "auth": {"mode": "oidc", "jwks_url": "https://idp.example/jwks"}}
+
+
+def test_production_settings_refuse_a_grpc_server_without_mutual_tls(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as plaintext:
+        ServiceSettings.load(grpc_port=9101, **PRODUCTION)
+    assert "LFR_GRPC_TLS__CERT_FILE, LFR_GRPC_TLS__KEY_FILE, LFR_GRPC_TLS__CA_FILE unset" in str(
+        plaintext.value
+    )
+    pki = Pki(tmp_path)
+    cert, key = pki.issue("deployments", server=True)
+    with pytest.raises(ConfigurationError) as no_client_check:  # TLS, but anyone may call
+        ServiceSettings.load(grpc_port=9101, grpc_tls={"cert_file": cert, "key_file": key}, **PRODUCTION)
+    assert "LFR_GRPC_TLS__CA_FILE unset" in str(no_client_check.value)
+    mutual = {"cert_file": cert, "key_file": key, "ca_file": pki.ca_file}
+    assert ServiceSettings.load(grpc_port=9101, grpc_tls=mutual, **PRODUCTION).grpc_tls.ca_file == pki.ca_file
+    assert ServiceSettings.load(grpc_port=0, **PRODUCTION).grpc_port == 0  # no server: nothing to refuse
+    assert ServiceSettings.load(grpc_port=9101).grpc_port == 9101  # development: plaintext, `lfr up`
+
+
+async def test_the_runtime_refuses_to_serve_grpc_in_production_without_mutual_tls() -> None:
+    # The settings validated with no gRPC port, then the runtime is asked to serve one anyway.
+    async def on_start() -> None:
+        raise AssertionError("a start hook ran: the refusal must come before anything starts")
+
+    app = SimpleNamespace(state=SimpleNamespace(settings=ServiceSettings(**PRODUCTION)))
+    runtime = ServiceRuntime(name="probe", app=app, on_start=[on_start])
+    with pytest.raises(
+        ConfigurationError,
+        match="probe: refusing to serve gRPC in production: "
+        "LFR_GRPC_TLS__CERT_FILE, LFR_GRPC_TLS__KEY_FILE, LFR_GRPC_TLS__CA_FILE unset",
+    ):
+        await serve(runtime, host="127.0.0.1", http_port=0, grpc_port=9101)
+    with pytest.raises(ConfigurationError, match="refusing to serve gRPC in production"):
+        await start_grpc(runtime, "127.0.0.1", 0)
 
 
 def test_kafka_sasl_ssl_settings_become_verified_client_kwargs(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import uvicorn
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from lfr_platform.http.draining import start_draining
-from lfr_platform.settings import TlsSettings
+from lfr_platform.settings import ConfigurationError, TlsSettings
 
 log = structlog.get_logger(__name__)
 
@@ -53,11 +53,24 @@ class ServiceRuntime:
     grpc_tls: TlsSettings | None = None
 
 
+def _settings_of(runtime: ServiceRuntime) -> Any:
+    return getattr(getattr(runtime.app, "state", None), "settings", None)
+
+
 def grpc_tls_of(runtime: ServiceRuntime) -> TlsSettings | None:
     if runtime.grpc_tls is not None:
         return runtime.grpc_tls
-    settings = getattr(getattr(runtime.app, "state", None), "settings", None)
-    return getattr(settings, "grpc_tls", None)
+    return getattr(_settings_of(runtime), "grpc_tls", None)
+
+
+def refuse_plaintext_in_production(runtime: ServiceRuntime, tls: TlsSettings | None) -> None:
+    """Settings validation already refuses this; the runtime checks again because `runtime.grpc_tls` (or a
+    port passed to `serve`) can differ from what the settings validated."""
+    if getattr(_settings_of(runtime), "environment", None) != "production":
+        return
+    problem = (tls or TlsSettings()).production_server_problem()
+    if problem is not None:
+        raise ConfigurationError(f"{runtime.name}: refusing to serve gRPC in production: {problem}")
 
 
 async def start_grpc(
@@ -66,9 +79,11 @@ async def start_grpc(
     """Start the service's gRPC server (+ native health); -> (server, bound port).
 
     With a server certificate configured it listens with TLS only (and, when `ca_file` is set, requires
-    a client certificate signed by it: mutual TLS); otherwise plaintext, as in the embedded stack.
+    a client certificate signed by it: mutual TLS); otherwise plaintext, as in the embedded stack. In
+    production anything short of mutual TLS is a ConfigurationError: no server starts.
     """
     tls = tls if tls is not None else grpc_tls_of(runtime)
+    refuse_plaintext_in_production(runtime, tls)
     server = grpc.aio.server(options=GRPC_MESSAGE_OPTIONS)
     for register in runtime.grpc_registrars:
         register(server)
@@ -109,6 +124,8 @@ async def serve(runtime: ServiceRuntime, *, host: str, http_port: int, grpc_port
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
 
+    if grpc_port:  # before any start hook touches the database: a refused server starts nothing
+        refuse_plaintext_in_production(runtime, grpc_tls_of(runtime))
     for hook in runtime.on_start:
         await hook()
     grpc_server = await _start_grpc(runtime, host, grpc_port) if grpc_port else None

@@ -240,13 +240,16 @@ def run_service(settings_cls: type[S], build: Callable[[S], ServiceRuntime]) -> 
     except ConfigurationError as error:
         raise SystemExit(str(error)) from None
     configure_logging(settings.service, settings.log_level)
-    runtime = build(settings)
-    exit_code = asyncio.run(
-        serve(
-            runtime,
-            host=settings.http_host,
-            http_port=settings.http_port,
-            grpc_port=settings.grpc_port or None,
+    try:
+        runtime = build(settings)  # a peer channel refused (plaintext outside loopback) stops it here
+        exit_code = asyncio.run(
+            serve(
+                runtime,
+                host=settings.http_host,
+                http_port=settings.http_port,
+                grpc_port=settings.grpc_port or None,
+            )
         )
-    )
+    except ConfigurationError as error:  # or serve's: a production gRPC server without mutual TLS
+        raise SystemExit(str(error)) from None
     raise SystemExit(exit_code)

@@ -100,6 +100,9 @@ class AuthSettings(BaseModel):
         return self
 
 
+TLS_FILES = ("cert_file", "key_file", "ca_file")
+
+
 class TlsSettings(BaseModel):
     """TLS for internal gRPC (server side and client side). Unset files mean plaintext (embedded mode)."""
 
@@ -118,6 +121,23 @@ class TlsSettings(BaseModel):
     @property
     def enabled(self) -> bool:
         return self.cert_file is not None or self.ca_file is not None
+
+    def production_server_problem(self) -> str | None:
+        """Why a production gRPC server may not start with these settings (None: it may).
+
+        Production serves gRPC with mutual TLS only: the server presents its certificate and requires one
+        signed by the CA from every caller. Without a certificate it would serve plaintext, and without the
+        CA it would answer anyone who can reach the port (deployments, for one, calls no peer, so no client
+        check would stop it either).
+        """
+        unset = [f"LFR_GRPC_TLS__{name.upper()}" for name in TLS_FILES if getattr(self, name) is None]
+        if not unset:
+            return None
+        return (
+            f"{', '.join(unset)} unset: production serves gRPC only with mutual TLS (a server presents its "
+            "certificate and requires one from the CA of every client; a client presents its own, verifies "
+            "the server's)"
+        )
 
     def server_credentials(self) -> Any:
         """`grpc.ServerCredentials` for `server.add_secure_port`; requires cert and key."""
@@ -311,6 +331,8 @@ class ServiceSettings(BaseSettings):
                     f"{ENV_PREFIX}AUTH__MODE: the embedded development issuer is refused in production; "
                     "use 'oidc'"
                 )
+            if self.grpc_port and (tls_problem := self.grpc_tls.production_server_problem()):
+                problems.append(tls_problem)
         if problems:
             raise ValueError("; ".join(problems))
         return self
