@@ -9,7 +9,7 @@ import numpy as np
 from lfr_platform.blobs import BlobStore, open_blob_store
 from lfr_platform.clock import Clock, SystemClock
 from lfr_platform.data_keys import GrpcDataKeys
-from lfr_platform.grpc_security import peer_channel
+from lfr_platform.grpc_security import channel_credentials, peer_channel
 from lfr_platform.http import create_app
 from lfr_platform.http.health import ReadinessCheck
 from lfr_platform.messaging.rotation import RotatingTopic
@@ -42,7 +42,9 @@ def build_backend(settings: InferenceSettings) -> InferenceBackend:
     if settings.inference_backend == "triton":
         from lfr_inference.adapters.triton_client import TritonBackend
 
-        return TritonBackend(settings.triton_url)
+        # TLS with the service's own certificate when configured; plaintext only to loopback in dev.
+        credentials = channel_credentials(settings.triton_url, settings)
+        return TritonBackend(settings.triton_url, credentials=credentials)
     return OnnxRuntimeBackend(
         settings.model_repository,
         intra_op_threads=settings.onnx_intra_op_threads,

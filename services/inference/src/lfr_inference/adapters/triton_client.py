@@ -3,6 +3,11 @@
 Used against the production GPU servers and against the embedded pytriton server alike. Batches larger
 than a model's `max_batch_size` are split and sent concurrently, which Triton's dynamic batcher then
 packs as it sees fit.
+
+Face crops travel on this channel, so it is TLS whenever the service's gRPC TLS is configured: the
+composition root passes `lfr_platform.grpc_security.channel_credentials(url, settings)` (the service's
+own certificate, for Triton's mutual TLS); None means plaintext, which that function allows only to a
+loopback address in development (the embedded server).
 """
 
 from __future__ import annotations
@@ -11,17 +16,20 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import grpc
 import numpy as np
 
 
 class TritonBackend:
     name = "triton"
 
-    def __init__(self, url: str, model_version: str = "") -> None:
+    def __init__(
+        self, url: str, model_version: str = "", credentials: grpc.ChannelCredentials | None = None
+    ) -> None:
         import tritonclient.grpc.aio as grpcclient
 
         self._grpc = grpcclient
-        self._client = grpcclient.InferenceServerClient(url=url)
+        self._client = grpcclient.InferenceServerClient(url=url, creds=credentials)
         self._model_version = model_version
         self._max_batch: dict[str, int] = {}
 

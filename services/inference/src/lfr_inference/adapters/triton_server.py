@@ -8,7 +8,9 @@ files with Triton's onnxruntime backend instead.
 
 The server runs in a child process (`python -m lfr_inference.adapters.triton_server ...`) so that neither
 its threads nor its signal handling touch the service's event loop; `EmbeddedTritonServer` starts it,
-waits until every model is ready and stops it with SIGTERM.
+waits until every model is ready and stops it with SIGTERM. Its gRPC endpoint is plaintext on 127.0.0.1
+unless given `tls` (a certificate, and a CA to require client certificates: mutual TLS, as the
+Kubernetes Triton serves); readiness is read over its HTTP endpoint, which stays on 127.0.0.1.
 
 pytriton's Python backend stub links the system libpython: LD_LIBRARY_PATH must contain this interpreter's
 LIBDIR, or model loading fails (with an `_thread.RLock` error).
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from lfr_platform.settings import TlsSettings
 
 from lfr_inference.vision.backends import ALL_MODELS, default_model_repository, model_path
 
@@ -86,8 +89,17 @@ def _bind_onnx_model(triton: Any, repository: Path, name: str, threads: int) -> 
     )
 
 
+def grpc_tls_config(tls: TlsSettings | None) -> dict[str, Any]:
+    """tritonserver's --grpc-use-ssl* options (as `TritonConfig` fields) for `tls`; none: plaintext."""
+    if tls is None or tls.cert_file is None:
+        return {}
+    mutual = tls.ca_file is not None
+    return {"grpc_use_ssl": True, "grpc_use_ssl_mutual": mutual, "grpc_server_cert": tls.cert_file,
+            "grpc_server_key": tls.key_file, **({"grpc_root_cert": tls.ca_file} if mutual else {})}
+
+
 def serve(repository: Path, models: Iterable[str], grpc_port: int, http_port: int, metrics_port: int,
-          workspace: Path, threads: int) -> None:
+          workspace: Path, threads: int, tls: TlsSettings | None = None) -> None:
     """Run the server in this process until SIGTERM/SIGINT (the child process's entry point)."""
     from pytriton.triton import Triton, TritonConfig
 
@@ -96,7 +108,8 @@ def serve(repository: Path, models: Iterable[str], grpc_port: int, http_port: in
 
     signal.signal(signal.SIGTERM, on_sigterm)
     config = TritonConfig(grpc_address="127.0.0.1", grpc_port=grpc_port, http_address="127.0.0.1",
-                          http_port=http_port, metrics_port=metrics_port, allow_metrics=True)
+                          http_port=http_port, metrics_port=metrics_port, allow_metrics=True,
+                          **grpc_tls_config(tls))
     triton = Triton(config=config, workspace=workspace)
     for name in models:
         _bind_onnx_model(triton, repository, name, threads)
@@ -112,6 +125,7 @@ class EmbeddedTritonServer:
     threads_per_model: int = 1
     workspace: Path | None = None
     log_file: Path | None = None
+    tls: TlsSettings | None = None  # gRPC server certificate (+ CA: clients must present one of its)
 
     def __post_init__(self) -> None:
         self.repository = self.repository or default_model_repository()
@@ -138,15 +152,20 @@ class EmbeddedTritonServer:
             "--metrics-port", str(self.metrics_port), "--workspace", str(self.workspace),
             "--threads", str(self.threads_per_model), "--models", *self.models,
         ]
+        if self.tls is not None:
+            flags = {"--grpc-server-cert": self.tls.cert_file, "--grpc-server-key": self.tls.key_file,
+                     "--grpc-root-cert": self.tls.ca_file}
+            command += [arg for flag, path in flags.items() if path is not None for arg in (flag, str(path))]
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         self._wait_ready(timeout_s)
 
     def _wait_ready(self, timeout_s: float) -> None:
-        import tritonclient.grpc as grpcclient
+        # Over HTTP (127.0.0.1 only): it answers the same questions whatever the gRPC endpoint's TLS.
+        import tritonclient.http as httpclient
 
-        client = grpcclient.InferenceServerClient(self.url)
+        client = httpclient.InferenceServerClient(f"127.0.0.1:{self.http_port}")
         deadline = time.monotonic() + timeout_s
         try:
             while time.monotonic() < deadline:
@@ -193,9 +212,16 @@ def main() -> None:
     parser.add_argument("--metrics-port", type=int, default=8002)
     parser.add_argument("--workspace", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--grpc-server-cert", type=Path, help="serve gRPC with TLS (with --grpc-server-key)")
+    parser.add_argument("--grpc-server-key", type=Path)
+    parser.add_argument("--grpc-root-cert", type=Path, help="require client certificates from this CA")
     args = parser.parse_args()
+    tls = None
+    if args.grpc_server_cert is not None:
+        tls = TlsSettings(cert_file=args.grpc_server_cert, key_file=args.grpc_server_key,
+                          ca_file=args.grpc_root_cert)
     serve(args.repository or default_model_repository(), args.models, args.grpc_port, args.http_port,
-          args.metrics_port, args.workspace, args.threads)
+          args.metrics_port, args.workspace, args.threads, tls)
 
 
 if __name__ == "__main__":
