@@ -1,6 +1,6 @@
 """Render and check the Kubernetes manifests and images: kustomize, kubernetes-validate, each service pod's
-settings (tools/check_k8s_settings.py: would it start, as production, with gRPC mutual TLS?), NetworkPolicy
-flows, checkov, yamllint, hadolint.
+settings (tools/check_k8s_settings.py: would it start, as production, with gRPC mutual TLS, Triton's
+included?), NetworkPolicy flows, checkov, yamllint, hadolint.
 
     python tools/check_k8s.py                     # all checks; exit status 1 on any failure
     python tools/check_k8s.py --write-dev-secrets # create deploy/k8s/overlays/dev/secrets/*.env (gitignored)
@@ -262,7 +262,8 @@ def expected_flows() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, i
     needed = [("ingress-nginx", "gateway", 8080), ("inference", "triton", 8001), ("ingest", "camera", 554),
               ("kafka", "kafka", 9091), ("postgres", "postgres", 5432), ("triton", "kube-dns", 53)]
     blocked = [("gateway", "postgres", 5432), ("gateway", "kafka", 9093), ("gateway", "deployments", 9090),
-               ("gateway", "triton", 8001), ("triton", "internet", 443), ("alerts", "camera", 554),
+               ("gateway", "triton", 8001), ("inference", "triton", 8000), ("triton", "internet", 443),
+               ("alerts", "camera", 554),
                ("ingress-nginx", "postgres", 5432), ("ingress-nginx", "triton", 8000),
                ("otel-collector", "postgres", 5432)]
     for service in SERVICES:

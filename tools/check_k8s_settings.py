@@ -8,6 +8,8 @@ as `python -m lfr_<service>` does first thing. On top of the class's own rules, 
 as production, and production gRPC is mutual TLS: `LFR_GRPC_TLS__CERT_FILE`, `KEY_FILE` and `CA_FILE` set,
 each a file some volume mount provides, the certificate written by a cert-manager `Certificate` with
 server and client usages from the same CA as every other service's, naming every host its callers dial.
+An inference pod on the Triton backend sends face crops to LFR_TRITON_URL, so the tritonserver behind
+that Service must serve gRPC with mutual TLS from a Certificate of the same CA naming the host dialled.
 
 No file is read on the pod's behalf. While a settings class validates, `os.stat` and `open` answer from a
 model of the pod: its volume mounts (a file exists when the volume provides it: a Secret's or ConfigMap's
@@ -413,6 +415,83 @@ def _unnamed_target(
     ]
 
 
+def triton_problems(pods: list[ServicePod], docs: list[Manifest]) -> list[str]:
+    """Face crops go from an inference pod on the Triton backend to LFR_TRITON_URL: the tritonserver pods
+    behind that Service must serve gRPC with mutual TLS (--grpc-use-ssl-mutual=true) from mounted files of
+    a cert-manager Certificate that names the host dialled, issued (and trusting clients) by the CA of the
+    services' own certificates."""
+    from lfr_platform.grpc_security import target_host
+
+    by_secret = {d["spec"].get("secretName"): d for d in docs if d.get("kind") == "Certificate"}
+    services = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Service"}
+    problems: list[str] = []
+    for pod in pods:
+        if getattr(pod.settings, "inference_backend", None) != "triton":
+            continue
+        url, host = pod.settings.triton_url, target_host(pod.settings.triton_url)
+        servers = list(_tritonservers_behind(services.get(host.split(".")[0]), docs))
+        if not servers:
+            problems.append(
+                f"{pod.where}: LFR_TRITON_URL={url}: no Service {host!r} in front of tritonserver"
+            )
+        own = pod.files.mount_of(str(pod.settings.grpc_tls.cert_file or "/"))
+        issuer = by_secret.get(own.secret if own else None, {}).get("spec", {}).get("issuerRef")
+        for where, spec, container in servers:
+            flags = dict(
+                a.removeprefix("--").split("=", 1) for a in container.get("args", []) if a.startswith("--")
+            )
+            found = _triton_tls_problems(flags, pod_files(spec, container, docs), by_secret, host, issuer)
+            problems += [f"{pod.where}: Triton at {url} ({where}) {p}" for p in found]
+    return problems
+
+
+def _tritonservers_behind(
+    service: Manifest | None, docs: list[Manifest]
+) -> Iterator[tuple[str, Manifest, Manifest]]:
+    """(where, pod spec, container) of each tritonserver container in the pods `service` selects."""
+    selector = (service or {}).get("spec", {}).get("selector") or {}
+    for doc in docs:
+        if doc.get("kind") not in POD_OWNERS or not selector:
+            continue
+        template = doc["spec"]["template"]
+        labels = template["metadata"].get("labels", {})
+        if all(labels.get(key) == value for key, value in selector.items()):
+            for container in template["spec"]["containers"]:
+                if "tritonserver" in [*container.get("command", []), *container.get("args", [])]:
+                    where = f"{doc['kind']}/{doc['metadata']['name']} container {container['name']}"
+                    yield where, template["spec"], container
+
+
+def _triton_tls_problems(
+    flags: dict[str, str],
+    files: PodFiles,
+    by_secret: dict[str, Manifest],
+    host: str,
+    issuer: Manifest | None,
+) -> list[str]:
+    if flags.get("grpc-use-ssl-mutual") != "true":
+        return [
+            "serves gRPC without mutual TLS: face crops would cross the network in clear text "
+            "(--grpc-use-ssl-mutual=true, --grpc-server-cert/-key, --grpc-root-cert)"
+        ]
+    problems = []
+    for flag in ("grpc-server-cert", "grpc-server-key", "grpc-root-cert"):
+        path = flags.get(flag)
+        mount = files.mount_of(path) if path else None
+        certificate = by_secret.get(mount.secret) if mount and mount.secret else None
+        if path is None or files.kind(path) != "file" or certificate is None:
+            problems.append(f"--{flag}={path}: not a file of a mounted cert-manager Certificate's Secret")
+            continue
+        label, spec = f"Certificate/{certificate['metadata']['name']}", certificate["spec"]
+        if spec.get("issuerRef") != issuer:
+            problems.append(f"--{flag}: {label} is not from the issuer of inference's certificate")
+        if flag == "grpc-server-cert" and host not in spec.get("dnsNames", []):
+            problems.append(f"--{flag}: {label} does not name {host!r}")
+        if flag == "grpc-server-cert" and "server auth" not in spec.get("usages", []):
+            problems.append(f"--{flag}: {label} needs the usage 'server auth'")
+    return problems
+
+
 def check_service_settings(
     overlay: str, docs: list[Manifest], shapes: dict[tuple[str, str], str]
 ) -> list[str]:
@@ -420,6 +499,7 @@ def check_service_settings(
         return ["the service packages are not importable: run with the workspace venv (.venv/bin/python)"]
     pods, problems = load_settings(overlay, docs, shapes)
     problems += certificate_problems(pods, docs)
+    problems += triton_problems(pods, docs)
     if not pods and not problems:
         problems.append(f"{overlay}: no pod runs an lfr-<service> image")
     print("\n".join(problems) or f"{len(pods)} service pods: settings valid as production, gRPC mutual TLS")

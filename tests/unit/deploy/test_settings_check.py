@@ -45,7 +45,9 @@ def config(**overrides: str) -> Manifest:
     return {"kind": "ConfigMap", "metadata": {"name": "lfr-config"}, "data": data}
 
 
-def certificate(service: str, names: list[str] | None = None, usages: list[str] | None = None) -> Manifest:
+def certificate(
+    service: str, names: list[str] | None = None, usages: list[str] | None = None, issuer: str = "lfr-ca"
+) -> Manifest:
     return {
         "kind": "Certificate",
         "metadata": {"name": f"{service}-grpc"},
@@ -53,9 +55,42 @@ def certificate(service: str, names: list[str] | None = None, usages: list[str] 
             "secretName": f"{service}-grpc-tls",
             "dnsNames": names if names is not None else [service, f"{service}.lfr.svc.cluster.local"],
             "usages": usages if usages is not None else ["digital signature", "server auth", "client auth"],
-            "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": "lfr-ca"},
+            "issuerRef": {"group": "cert-manager.io", "kind": "Issuer", "name": issuer},
         },
     }
+
+
+TRITON_TLS = [
+    "--grpc-use-ssl=true",
+    "--grpc-use-ssl-mutual=true",
+    f"--grpc-server-cert={TLS_DIR}/tls.crt",
+    f"--grpc-server-key={TLS_DIR}/tls.key",
+    f"--grpc-root-cert={TLS_DIR}/ca.crt",
+]
+
+
+def triton(tls_args: list[str] = TRITON_TLS, cert: Manifest | None = None) -> list[Manifest]:
+    """Triton's Deployment, Service and Certificate, as deploy/k8s/base/triton/triton.yaml has them."""
+    labels = {"app.kubernetes.io/name": "triton"}
+    container = {
+        "name": "triton",
+        "image": "nvcr.io/nvidia/tritonserver:25.01-py3",
+        "args": ["tritonserver", "--model-repository=/models", "--grpc-port=8001", *tls_args],
+        "volumeMounts": [{"name": "grpc-tls", "mountPath": TLS_DIR, "readOnly": True}],
+    }
+    pod = {
+        "containers": [container],
+        "volumes": [{"name": "grpc-tls", "secret": {"secretName": "triton-grpc-tls"}}],
+    }
+    return [
+        {"kind": "Service", "metadata": {"name": "triton"}, "spec": {"selector": labels}},
+        {
+            "kind": "Deployment",
+            "metadata": {"name": "triton"},
+            "spec": {"template": {"metadata": {"labels": labels}, "spec": pod}},
+        },
+        cert if cert is not None else certificate("triton", usages=["digital signature", "server auth"]),
+    ]
 
 
 def deployment(service: str, env: list[Manifest] | None = None, tls: bool = True) -> Manifest:
@@ -75,11 +110,17 @@ def deployment(service: str, env: list[Manifest] | None = None, tls: bool = True
         ]
         container["volumeMounts"].append({"name": "grpc-tls", "mountPath": TLS_DIR, "readOnly": True})
         volumes.append({"name": "grpc-tls", "secret": {"secretName": f"{service}-grpc-tls"}})
-    if service == "deployments":  # needs the master key and its calibration table
+    if service == "deployments":  # needs the master key
         container["env"] += [
             {"name": "LFR_MASTER_KEY", "valueFrom": {"secretKeyRef": {"name": "lfr-master-key", "key": "k"}}},
-            {"name": "LFR_CALIBRATION_FILE", "value": "/etc/lfr/calibration/table.json"},
         ]
+    if service == "inference":  # runs the models on Triton
+        container["env"] += [
+            {"name": "LFR_INFERENCE_BACKEND", "value": "triton"},
+            {"name": "LFR_TRITON_URL", "value": "triton:8001"},
+        ]
+    if service in ("deployments", "inference"):  # needs its calibration table
+        container["env"].append({"name": "LFR_CALIBRATION_FILE", "value": "/etc/lfr/calibration/table.json"})
         container["volumeMounts"].append({"name": "calibration", "mountPath": "/etc/lfr/calibration"})
         volumes.append({"name": "calibration", "emptyDir": {}})
     return {
@@ -110,6 +151,7 @@ def platform(*pods: Manifest, **config_overrides: str) -> list[Manifest]:
         *services,
         certificate("alerts"),
         certificate("deployments"),
+        certificate("inference"),
         *pods,
     ]
 
@@ -202,3 +244,42 @@ def test_kubernetes_variable_expansion(check: ModuleType) -> None:
     env = {"PASSWORD": "s3cret"}
     assert check.expand("u:$(PASSWORD)@h/$(UNSET)", env) == "u:s3cret@h/$(UNSET)"
     assert check.expand("$$(PASSWORD) costs $$5", env) == "$(PASSWORD) costs $5"
+
+
+def test_inference_on_triton_over_mutual_tls_passes(check: ModuleType) -> None:
+    assert problems(check, platform(deployment("inference"), deployment("deployments"), *triton())) == []
+
+
+def test_inference_running_models_its_image_does_not_have_fails(check: ModuleType) -> None:
+    in_process = deployment("inference")
+    env = in_process["spec"]["template"]["spec"]["containers"][0]["env"]
+    next(e for e in env if e["name"] == "LFR_INFERENCE_BACKEND")["value"] = "onnxruntime"
+    # deploy/triton is in this checkout, not in the image: the pod has no models to run in process.
+    (problem,) = problems(check, platform(in_process, deployment("deployments"), *triton()))
+    assert problem.startswith("test: Deployment/inference container inference: invalid configuration")
+    assert "LFR_INFERENCE_BACKEND=onnxruntime runs the models in this process" in problem
+    no_table = deployment("inference")
+    container = no_table["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [e for e in container["env"] if e["name"] != "LFR_CALIBRATION_FILE"]
+    (problem,) = problems(check, platform(no_table, deployment("deployments"), *triton()))
+    assert "LFR_CALIBRATION_FILE unset" in problem and "provisional score mapping" in problem
+
+
+def test_triton_without_mutual_tls_from_the_services_ca_fails(check: ModuleType) -> None:
+    pods = (deployment("inference"), deployment("deployments"))
+    where = (
+        "test: Deployment/inference container inference: "
+        "Triton at triton:8001 (Deployment/triton container triton)"
+    )
+    (plaintext,) = problems(check, platform(*pods, *triton(tls_args=[])))
+    assert plaintext.startswith(f"{where} serves gRPC without mutual TLS")
+    (one_way,) = problems(check, platform(*pods, *triton(tls_args=TRITON_TLS[:1] + TRITON_TLS[2:])))
+    assert "serves gRPC without mutual TLS" in one_way
+    renamed = certificate("triton", names=["triton.lfr.svc.cluster.local"], usages=["server auth"])
+    (unnamed,) = problems(check, platform(*pods, *triton(cert=renamed)))
+    assert unnamed == f"{where} --grpc-server-cert: Certificate/triton-grpc does not name 'triton'"
+    foreign = certificate("triton", usages=["server auth"], issuer="another-ca")
+    found = problems(check, platform(*pods, *triton(cert=foreign)))
+    assert len(found) == 3 and all("is not from the issuer of inference's certificate" in p for p in found)
+    (nothing,) = problems(check, [d for d in platform(*pods, *triton()) if d["metadata"]["name"] != "triton"])
+    assert nothing.endswith("LFR_TRITON_URL=triton:8001: no Service 'triton' in front of tritonserver")
