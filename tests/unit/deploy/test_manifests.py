@@ -192,3 +192,22 @@ def test_key_material_reaches_only_its_owners(secret: str, prod_resources) -> No
         if doc["kind"] in POD_KINDS and secret in yaml.safe_dump(doc):
             holders.add(doc["metadata"]["name"])
     assert holders == KEY_HOLDERS[secret]
+
+
+def test_retention_enforces_the_shipped_policy_from_a_generated_config_map(prod_resources) -> None:
+    # kustomize reads no file outside deploy/k8s/base, so the ConfigMap is generated from a copy.
+    canonical = ROOT / "deploy" / "retention-policy.yaml"
+    copy = K8S / "base" / "retention-policy.yaml"
+    assert copy.read_bytes() == canonical.read_bytes(), f"{copy} differs from {canonical}: copy it again"
+    base = load_documents(K8S / "base" / "kustomization.yaml")[0]
+    (generator,) = [g for g in base["configMapGenerator"] if g["name"] == "retention-policy"]
+    assert generator["files"] == ["retention-policy.yaml"]
+    pod = find(prod_resources, "Deployment", "retention")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "retention-policy"]
+    assert mount["readOnly"] is True
+    assert env["LFR_RETENTION_POLICY_FILE"] == f"{mount['mountPath']}/retention-policy.yaml"
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "retention-policy"]
+    assert volume["configMap"]["name"] == "retention-policy"
+    assert volume["configMap"]["items"] == [{"key": "retention-policy.yaml", "path": "retention-policy.yaml"}]

@@ -119,6 +119,15 @@ def deployment(service: str, env: list[Manifest] | None = None, tls: bool = True
             {"name": "LFR_INFERENCE_BACKEND", "value": "triton"},
             {"name": "LFR_TRITON_URL", "value": "triton:8001"},
         ]
+    if service == "retention":  # the policy from its ConfigMap
+        container["env"].append(
+            {"name": "LFR_RETENTION_POLICY_FILE", "value": "/etc/lfr/retention/retention-policy.yaml"}
+        )
+        container["volumeMounts"].append(
+            {"name": "policy", "mountPath": "/etc/lfr/retention", "readOnly": True}
+        )
+        items = [{"key": "retention-policy.yaml", "path": "retention-policy.yaml"}]
+        volumes.append({"name": "policy", "configMap": {"name": "retention-policy", "items": items}})
     if service in ("deployments", "inference"):  # needs its calibration table
         container["env"].append({"name": "LFR_CALIBRATION_FILE", "value": "/etc/lfr/calibration/table.json"})
         container["volumeMounts"].append({"name": "calibration", "mountPath": "/etc/lfr/calibration"})
@@ -152,6 +161,7 @@ def platform(*pods: Manifest, **config_overrides: str) -> list[Manifest]:
         certificate("alerts"),
         certificate("deployments"),
         certificate("inference"),
+        certificate("retention"),
         *pods,
     ]
 
@@ -283,3 +293,21 @@ def test_triton_without_mutual_tls_from_the_services_ca_fails(check: ModuleType)
     assert len(found) == 3 and all("is not from the issuer of inference's certificate" in p for p in found)
     (nothing,) = problems(check, [d for d in platform(*pods, *triton()) if d["metadata"]["name"] != "triton"])
     assert nothing.endswith("LFR_TRITON_URL=triton:8001: no Service 'triton' in front of tritonserver")
+
+
+def test_retention_without_its_mounted_policy_fails(check: ModuleType) -> None:
+    assert problems(check, platform(deployment("retention"), deployment("deployments"))) == []
+    unmounted = deployment("retention")
+    unmounted["spec"]["template"]["spec"]["containers"][0]["volumeMounts"].pop()
+    (problem,) = problems(check, platform(unmounted, deployment("deployments")))
+    assert (
+        "LFR_RETENTION_POLICY_FILE: no retention policy at /etc/lfr/retention/retention-policy.yaml"
+        in problem
+    )
+    unset = deployment("retention")
+    container = unset["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [e for e in container["env"] if e["name"] != "LFR_RETENTION_POLICY_FILE"]
+    # The default, deploy/retention-policy.yaml, is in this checkout, not in the image.
+    (problem,) = problems(check, platform(unset, deployment("deployments")))
+    assert problem.startswith("test: Deployment/retention container retention: invalid configuration")
+    assert "production refuses to enforce built-in defaults" in problem
