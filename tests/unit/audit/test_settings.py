@@ -9,6 +9,8 @@ import pytest
 from lfr_audit.settings import DEFAULT_TOPICS, AuditSettings
 from lfr_platform.settings import ConfigurationError
 
+from tests.fixtures.pki import Pki
+
 SEED = bytes(range(32))
 
 
@@ -28,8 +30,11 @@ def test_a_given_seed_is_used_in_hex_or_base64(tmp_path: Path) -> None:
 
 
 def test_production_refuses_a_missing_or_bad_key(tmp_path: Path) -> None:
+    pki = Pki(tmp_path)
+    cert, key = pki.issue("audit", server=True)
     production = {"environment": "production", "master_key": base64.b64encode(b"k" * 32).decode(),
-                  "auth": {"mode": "oidc", "jwks_url": "https://idp.example/jwks"}}  # fmt: skip
+                  "auth": {"mode": "oidc", "jwks_url": "https://idp.example/jwks"},
+                  "grpc_tls": {"cert_file": cert, "key_file": key, "ca_file": pki.ca_file}}  # fmt: skip
     with pytest.raises(ConfigurationError, match="LFR_AUDIT_SIGNING_KEY"):
         AuditSettings.load(data_dir=tmp_path, **production)
     with pytest.raises(ConfigurationError, match="LFR_AUDIT_SIGNING_KEY"):
