@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from lfr_platform.messaging import KafkaSettings
 from pydantic import ValidationError
@@ -49,3 +52,23 @@ def test_group_timings_reach_the_consumer_and_the_heartbeat_must_be_shorter() ->
     assert (tuned["session_timeout_ms"], tuned["heartbeat_interval_ms"]) == (3_000, 1_000)
     with pytest.raises(ValidationError, match="heartbeat_interval_ms must be shorter"):
         KafkaSettings(session_timeout_ms=3_000, heartbeat_interval_ms=3_000)
+
+
+def test_the_embedded_stack_shortens_group_timings_and_a_service_reads_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from lfr_cli.stack import Stack, StackConfig
+    from lfr_cli.topology import SERVICES
+    from lfr_deployments.settings import DeploymentsSettings
+
+    for name in [n for n in os.environ if n.startswith("LFR_")]:
+        monkeypatch.delenv(name)
+    spec = next(s for s in SERVICES if s.name == "deployments")
+    external = Stack(StackConfig(data_dir=tmp_path, kafka_bootstrap="kafka:9092")).service_env(spec)
+    assert "LFR_KAFKA__SESSION_TIMEOUT_MS" not in external  # a real cluster keeps the defaults
+    embedded = Stack(StackConfig(data_dir=tmp_path)).service_env(spec)
+    for name, value in embedded.items():
+        if name.startswith("LFR_"):
+            monkeypatch.setenv(name, value)
+    kafka = DeploymentsSettings.load().kafka
+    assert (kafka.session_timeout_ms, kafka.heartbeat_interval_ms) == (3_000, 1_000)
