@@ -175,3 +175,14 @@ async def test_a_hold_keeps_an_alert_past_31_days_until_released(env: RetentionE
     await env.sync_ledger()
     types = [line for line in [ln async for ln in env.ledger.export_lines()] if b"Hold" in line]
     assert len(types) == 2  # HoldPlaced and HoldReleased reached the ledger
+
+
+async def test_a_missing_policy_file_is_a_clear_usage_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-policy.yaml"
+    for command in ("scan", "run"):
+        result = await asyncio.to_thread(
+            runner.invoke, retention_app, [command, "--data-dir", str(tmp_path), "--policy", str(missing)]
+        )
+        assert result.exit_code == 2, (command, result.output)
+        assert "LFR_RETENTION_POLICY_FILE: no retention policy at" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from lfr_platform.blobs import open_blob_store
 from lfr_platform.clock import ManualClock, SystemClock, utc
+from lfr_platform.settings import ConfigurationError
 from lfr_platform.telemetry import configure_logging
 
 from lfr_retention.adapters.scan import render, run_scan
@@ -42,7 +43,10 @@ def _settings(
         overrides["retention_policy_file"] = policy
     if database_url is not None:
         overrides["database_url"] = database_url
-    return RetentionSettings(**overrides)
+    try:
+        return RetentionSettings.load(**overrides)
+    except ConfigurationError as error:  # e.g. a policy file that is not there: say so, no traceback
+        raise typer.BadParameter(str(error)) from None
 
 
 def _at(value: str | None) -> datetime:
