@@ -2,12 +2,12 @@
 operator's console) does not hold the service's shutdown, and the stop hooks still run."""
 
 import signal
-import socket
 import textwrap
 import time
 
 import httpx
 
+from tests.fixtures.services import free_ports
 from tests.integration.platform._service_process import service_process
 
 SERVICE = textwrap.dedent(
@@ -43,14 +43,8 @@ SERVICE = textwrap.dedent(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_sigterm_ends_an_open_event_stream_and_the_service_stops() -> None:
-    port = _free_port()
+    [port] = free_ports(1)
     with service_process(SERVICE, str(port)) as process:
         with httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as client:
             for _ in range(200):  # the port answers once uvicorn listens
