@@ -7,6 +7,7 @@ and the same embeddings, and Triton's dynamic batcher must merge concurrent requ
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -76,9 +77,15 @@ async def test_dynamic_batching_merges_concurrent_requests(triton):
         triton.infer(EMBEDDER, {INPUT_NAME: chip}, [OUTPUT_EMBEDDING]) for chip in chips
     ))
     assert all(r[OUTPUT_EMBEDDING].shape == (1, 128) for r in results)
-    after = await triton.statistics(EMBEDDER)
-    inferences = int(after["inference_count"]) - int(before.get("inference_count", 0))
-    executions = int(after["execution_count"]) - int(before.get("execution_count", 0))
+    # Triton updates its statistics just after it answers, so a read right away may lag the responses.
+    deadline = time.monotonic() + 10
+    while True:
+        after = await triton.statistics(EMBEDDER)
+        inferences = int(after["inference_count"]) - int(before.get("inference_count", 0))
+        executions = int(after["execution_count"]) - int(before.get("execution_count", 0))
+        if inferences >= requests or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)  # Triton offers no notification for statistics: poll
     assert inferences == requests
     # One model instance executes at a time: requests arriving meanwhile wait in the dynamic batcher's
     # queue and are run together, so there are fewer executions than requests.
