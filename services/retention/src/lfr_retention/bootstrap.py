@@ -57,9 +57,7 @@ def build_components(
     facts = SqlRetentionFacts(database.engine)
     if keys is None:
         keys = GrpcKeyShredder.connect(settings.target("deployments"), settings)
-    enforcer = Enforcer(
-        kit.db, facts, blobs or open_blob_store(settings), keys, policy, clock
-    )
+    enforcer = Enforcer(kit.db, facts, blobs or open_blob_store(settings), keys, policy, clock)
     scheduler = EnforcementScheduler(enforcer, settings.retention_interval_seconds)
     handlers = {
         "retention-deployments": fact_handlers.deployments_handler(facts, scheduler.wake_after_commit),
