@@ -23,8 +23,7 @@ from lfr_deployments.adapters.calibration import JsonCalibrationTable
 from lfr_deployments.adapters.watchlist_projection import SqlWatchlistSummaries, on_watchlist_event
 from lfr_deployments.app.data_keys import DataKeys
 from lfr_deployments.app.expiry import WindowExpiry
-from lfr_deployments.app.handlers import DeploymentServices, build_bus
-from lfr_deployments.app.messagebus import MessageBus
+from lfr_deployments.app.handlers import DeploymentBus, DeploymentServices, build_bus
 from lfr_deployments.domain.roles import ADMIN
 from lfr_deployments.entrypoints.grpc.data_keys import SERVICE_NAME, data_keys_registrar
 from lfr_deployments.entrypoints.http.routes import deployments_router
@@ -36,7 +35,7 @@ class DeploymentsComponents:
     settings: DeploymentsSettings
     kit: ServiceKit
     database: SqlEventDatabase
-    bus: MessageBus[DeploymentServices]
+    bus: DeploymentBus
     summaries: SqlWatchlistSummaries
     keys: DataKeys
     expiry: WindowExpiry

@@ -21,8 +21,7 @@ from lfr_watchlists.adapters.peers_grpc import GrpcEnroller
 from lfr_watchlists.adapters.template_index import InMemoryTemplateIndex
 from lfr_watchlists.adapters.vault import DataKeys, SealedBlobVault
 from lfr_watchlists.app.biometrics import rebuild_template_index
-from lfr_watchlists.app.handlers import WatchlistServices, build_bus
-from lfr_watchlists.app.messagebus import MessageBus
+from lfr_watchlists.app.handlers import WatchlistBus, WatchlistServices, build_bus
 from lfr_watchlists.app.ports import Enroller
 from lfr_watchlists.domain.watchlist import WatchlistPolicy
 from lfr_watchlists.entrypoints.consumers.deployment_events import (
@@ -45,7 +44,7 @@ log = get_logger(__name__)
 class WatchlistsComponents:
     kit: ServiceKit
     services: WatchlistServices
-    bus: MessageBus[WatchlistServices]
+    bus: WatchlistBus
     http: WatchlistsHttp
     vault: SealedBlobVault
     index: InMemoryTemplateIndex

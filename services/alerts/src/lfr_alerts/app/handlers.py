@@ -5,7 +5,7 @@ in one unit of work.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 from lfr_platform.clock import Clock, SystemClock, utc
 from lfr_platform.errors import ConcurrencyError, DomainRuleViolation, InvalidInput
 from lfr_platform.eventstore import EventDatabase, EventSourcedRepository, UnitOfWork
+from lfr_platform.messagebus import Handlers, MessageBus
 from lfr_platform.messaging.wire import EventMessage
 
 from lfr_alerts.adapters.views_sql import SqlAlertViews
@@ -92,24 +93,18 @@ async def on_face_matched(
 async def _change(
     ctx: AlertsContext, cmd: c.Command, decide: Callable[[Alert, datetime], None]
 ) -> dict[str, Any]:
-    for attempt in (1, 2, 3):  # two people clicking at once: re-read and let the rules decide again
-        try:
-            async with ctx.db.unit_of_work() as uow:
-                alert = await REPOSITORY.get(uow.events, cmd.alert_id)
-                now = ctx.clock.now()
-                decide(alert, now)
-                if not alert.pending:
-                    return alert.view()
-                await REPOSITORY.save(uow.events, alert, correlation_id=cmd.correlation_id)
-                if alert.judged_not_the_person:
-                    await ctx.views.suppress_track(uow.connection, alert, now)
-                view = await ctx.views.save(uow.connection, alert)
-                await uow.commit()
-                return view
-        except ConcurrencyError:
-            if attempt == 3:
-                raise
-    raise AssertionError("unreachable")
+    async with ctx.db.unit_of_work() as uow:
+        alert = await REPOSITORY.get(uow.events, cmd.alert_id)
+        now = ctx.clock.now()
+        decide(alert, now)
+        if not alert.pending:
+            return alert.view()
+        await REPOSITORY.save(uow.events, alert, correlation_id=cmd.correlation_id)
+        if alert.judged_not_the_person:
+            await ctx.views.suppress_track(uow.connection, alert, now)
+        view = await ctx.views.save(uow.connection, alert)
+        await uow.commit()
+        return view
 
 
 def _who(cmd: c.Command) -> dict[str, str]:
@@ -138,16 +133,18 @@ async def record_outcome(cmd: c.RecordOutcome, ctx: AlertsContext) -> dict[str, 
     )
 
 
-HANDLERS: dict[type, Callable[[Any, AlertsContext], Awaitable[dict[str, Any]]]] = {
-    c.StartReview: start_review,
-    c.DismissAlert: dismiss,
-    c.EngageAlert: engage,
-    c.RecordOutcome: record_outcome,
-}
+HANDLERS = (
+    Handlers[AlertsContext, dict[str, Any]]()
+    .register(c.StartReview, start_review)
+    .register(c.DismissAlert, dismiss)
+    .register(c.EngageAlert, engage)
+    .register(c.RecordOutcome, record_outcome)
+)
 
 
 async def handle(command: c.Command, ctx: AlertsContext) -> dict[str, Any]:
-    return await HANDLERS[type(command)](command, ctx)
+    # Two people clicking at once: the bus re-runs the handler, which re-reads and lets the rules decide.
+    return await MessageBus(ctx, HANDLERS).handle(command)
 
 
 # The not-reviewed scheduler ---------------------------------------------------------------------------

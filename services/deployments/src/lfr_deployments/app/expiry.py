@@ -9,8 +9,7 @@ import logging
 from lfr_platform.errors import LfrError
 
 from lfr_deployments.app import commands as c
-from lfr_deployments.app.handlers import DeploymentServices
-from lfr_deployments.app.messagebus import MessageBus
+from lfr_deployments.app.handlers import DeploymentBus
 from lfr_deployments.app.queries import due_to_expire
 from lfr_deployments.domain.roles import SYSTEM
 
@@ -20,7 +19,7 @@ SYSTEM_ACTOR = "system"
 
 
 class WindowExpiry:
-    def __init__(self, bus: MessageBus[DeploymentServices], interval_seconds: float) -> None:
+    def __init__(self, bus: DeploymentBus, interval_seconds: float) -> None:
         self._bus = bus
         self._interval = interval_seconds
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +11,7 @@ from lfr_platform.errors import DomainRuleViolation
 from lfr_platform.eventstore import EventDatabase, EventSourcedRepository, StoredEvent
 
 from lfr_deployments.app import commands as c
-from lfr_deployments.app.messagebus import MessageBus
+from lfr_deployments.app.messagebus import Handlers, MessageBus
 from lfr_deployments.app.ports import CalibrationTable, DataKeyRing, WatchlistSummaries
 from lfr_deployments.domain.deployment import Deployment, FalseAlertEstimate
 from lfr_deployments.domain.events import DEPLOYMENT_EVENTS
@@ -166,26 +166,30 @@ async def record_master_key_rotation(
     return stored
 
 
-HANDLERS: dict[type, Callable[[object, DeploymentServices], Awaitable[list[StoredEvent]]]] = {
-    c.DraftDeployment: draft,  # type: ignore[dict-item]
-    c.AmendForm1: amend,  # type: ignore[dict-item]
-    c.ChangeThreshold: change_threshold,  # type: ignore[dict-item]
-    c.ReassessCommunityImpact: reassess,  # type: ignore[dict-item]
-    c.SubmitDeployment: submit,  # type: ignore[dict-item]
-    c.AuthoriseDeployment: authorise,  # type: ignore[dict-item]
-    c.RefuseAuthorisation: refuse,  # type: ignore[dict-item]
-    c.StartDeployment: start,  # type: ignore[dict-item]
-    c.HaltDeployment: halt,  # type: ignore[dict-item]
-    c.EndDeployment: end,  # type: ignore[dict-item]
-    c.ExpireDeployment: expire,  # type: ignore[dict-item]
-    c.RecordPostDeploymentReview: review,  # type: ignore[dict-item]
-}
+# The Form 1 lifecycle: each a person's command over REST.
+HANDLERS = (
+    Handlers[DeploymentServices, list[StoredEvent]]()
+    .register(c.DraftDeployment, draft)
+    .register(c.AmendForm1, amend)
+    .register(c.ChangeThreshold, change_threshold)
+    .register(c.ReassessCommunityImpact, reassess)
+    .register(c.SubmitDeployment, submit)
+    .register(c.AuthoriseDeployment, authorise)
+    .register(c.RefuseAuthorisation, refuse)
+    .register(c.StartDeployment, start)
+    .register(c.HaltDeployment, halt)
+    .register(c.EndDeployment, end)
+    .register(c.ExpireDeployment, expire)
+    .register(c.RecordPostDeploymentReview, review)
+)
 # Not a person's command over REST: the DataKeys gRPC service records key destruction on its own bus.
-KEY_HANDLERS: dict[type, Callable[[object, DeploymentServices], Awaitable[list[StoredEvent]]]] = {
-    c.RecordDataKeyDestroyed: record_key_destroyed,  # type: ignore[dict-item]
-    c.RecordMasterKeyRotation: record_master_key_rotation,  # type: ignore[dict-item]
-}
+KEY_HANDLERS = (
+    Handlers[DeploymentServices, list[StoredEvent]]()
+    .register(c.RecordDataKeyDestroyed, record_key_destroyed)
+    .register(c.RecordMasterKeyRotation, record_master_key_rotation)
+)
+DeploymentBus = MessageBus[DeploymentServices, list[StoredEvent]]
 
 
-def build_bus(services: DeploymentServices) -> MessageBus[DeploymentServices]:
+def build_bus(services: DeploymentServices) -> DeploymentBus:
     return MessageBus(services, HANDLERS)

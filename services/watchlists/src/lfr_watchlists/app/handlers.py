@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,7 @@ from lfr_platform.telemetry import get_logger
 
 from lfr_watchlists.adapters.cached_repository import CatchUpRepository
 from lfr_watchlists.app import commands as c
-from lfr_watchlists.app.messagebus import MessageBus
+from lfr_watchlists.app.messagebus import Handlers, MessageBus
 from lfr_watchlists.app.personal import seal_personal
 from lfr_watchlists.app.ports import BiometricVault, Enroller, EnrolResult, Template, TemplateIndex
 from lfr_watchlists.domain.entry import EntryImage
@@ -164,15 +164,17 @@ async def react_in(uow: UnitOfWork, cmd: c.FreezeWatchlist | c.ReopenWatchlist, 
     return await REPOSITORY.save(uow.events, watchlist, correlation_id=cmd.correlation_id)
 
 
-HANDLERS: dict[type, Callable[[object, WatchlistServices], Awaitable[list[StoredEvent]]]] = {
-    c.CreateWatchlist: create,  # type: ignore[dict-item]
-    c.AddWatchlistEntry: add_entry,  # type: ignore[dict-item]
-    c.RemoveWatchlistEntry: remove_entry,  # type: ignore[dict-item]
-    c.FreezeWatchlist: freeze,  # type: ignore[dict-item]
-    c.ReopenWatchlist: reopen,  # type: ignore[dict-item]
-    c.PurgeWatchlist: purge,  # type: ignore[dict-item]
-}
+HANDLERS = (
+    Handlers[WatchlistServices, list[StoredEvent]]()
+    .register(c.CreateWatchlist, create)
+    .register(c.AddWatchlistEntry, add_entry)
+    .register(c.RemoveWatchlistEntry, remove_entry)
+    .register(c.FreezeWatchlist, freeze)
+    .register(c.ReopenWatchlist, reopen)
+    .register(c.PurgeWatchlist, purge)
+)
+WatchlistBus = MessageBus[WatchlistServices, list[StoredEvent]]
 
 
-def build_bus(services: WatchlistServices) -> MessageBus[WatchlistServices]:
+def build_bus(services: WatchlistServices) -> WatchlistBus:
     return MessageBus(services, HANDLERS)

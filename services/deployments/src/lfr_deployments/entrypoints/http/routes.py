@@ -13,13 +13,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from lfr_platform.auth import Principal, require
-from lfr_platform.eventstore import StoredEvent
 from lfr_platform.http import current_correlation_id
 from lfr_platform.messaging.tracing import current_traceparent
 
 from lfr_deployments.app import commands as c
-from lfr_deployments.app.handlers import DeploymentServices
-from lfr_deployments.app.messagebus import MessageBus
+from lfr_deployments.app.handlers import DeploymentBus
 from lfr_deployments.app.queries import (
     expected_false_alert_rate,
     get_deployment,
@@ -50,12 +48,12 @@ def who(principal: Principal) -> dict[str, Any]:
             "correlation_id": current_correlation_id(), "traceparent": traceparent}
 
 
-def deployments_router(bus: MessageBus[DeploymentServices], freeze_wait_seconds: float = 0.0) -> APIRouter:
+def deployments_router(bus: DeploymentBus, freeze_wait_seconds: float = 0.0) -> APIRouter:
     router = APIRouter(prefix="/deployments", tags=["deployments"])
     svc = bus.context
 
     async def run(command: c.Command, deployment_id: str) -> m.CommandResult:
-        stored: list[StoredEvent] = await bus.handle(command)
+        stored = await bus.handle(command)
         view = await get_deployment(svc.db.reader(), deployment_id)
         return m.CommandResult(
             deployment_id=deployment_id, status=view.status, version=view.version,

@@ -20,8 +20,7 @@ from lfr_platform.images import ImageLimits
 
 from lfr_watchlists.app import commands as c
 from lfr_watchlists.app.biometrics import entry_image, entry_with_personal_details
-from lfr_watchlists.app.handlers import WatchlistServices
-from lfr_watchlists.app.messagebus import MessageBus
+from lfr_watchlists.app.handlers import WatchlistBus
 from lfr_watchlists.app.ports import BiometricReader
 from lfr_watchlists.app.queries import get_watchlist, list_watchlists, watchlist_summary
 from lfr_watchlists.entrypoints.http.intake import entry_fields, uploaded_images
@@ -41,7 +40,7 @@ Reason = Annotated[str, Query(min_length=1, max_length=2000, description="why (r
 
 @dataclass
 class WatchlistsHttp:
-    bus: MessageBus[WatchlistServices]
+    bus: WatchlistBus
     db: EventDatabase
     vault: BiometricReader
     clock: Clock
