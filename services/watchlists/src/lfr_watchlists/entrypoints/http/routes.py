@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from lfr_platform.auth import Principal, require
@@ -47,7 +47,15 @@ class WatchlistsHttp:
     image_limits: ImageLimits
 
 
-def _who(principal: Principal) -> dict[str, str | None]:
+class Requester(TypedDict):
+    """The `Command` fields every state-changing route fills in: who asks, and the request's correlation."""
+
+    actor: str
+    role: str
+    correlation_id: str | None
+
+
+def _who(principal: Principal) -> Requester:
     return {"actor": principal.subject, "role": principal.role.value,
             "correlation_id": current_correlation_id()}
 
@@ -67,7 +75,7 @@ def watchlists_router(http: WatchlistsHttp) -> APIRouter:
     ) -> WatchlistOut:
         watchlist_id = body.watchlist_id or f"wl-{uuid.uuid4().hex[:12]}"
         await http.bus.handle(c.CreateWatchlist(watchlist_id=watchlist_id, deployment_id=body.deployment_id,
-                                                name=body.name, **_who(principal)))  # type: ignore[arg-type]
+                                                name=body.name, **_who(principal)))
         return WatchlistOut.of(await get_watchlist(http.db.reader(), watchlist_id), with_entries=False)
 
     @router.get("", response_model=list[WatchlistOut])
@@ -119,7 +127,7 @@ def watchlists_router(http: WatchlistsHttp) -> APIRouter:
         entry_id = fields.entry_id or f"ent-{uuid.uuid4().hex[:12]}"
         stored = await http.bus.handle(c.AddWatchlistEntry(
             watchlist_id=watchlist_id, entry_id=entry_id, details=fields.details(), images=images,
-            **_who(principal)))  # type: ignore[arg-type]
+            **_who(principal)))
         added = stored[-1].data
         return EntryAddedOut(watchlist_id=watchlist_id, entry_id=entry_id, revision=added["revision"],
                              warnings=[WarningOut(**w) for w in added.get("warnings", [])])
@@ -130,7 +138,7 @@ def watchlists_router(http: WatchlistsHttp) -> APIRouter:
         principal: Annotated[Principal, Depends(require("watchlists.remove_entry"))],
     ) -> ChangeOut:
         stored = await http.bus.handle(c.RemoveWatchlistEntry(
-            watchlist_id=watchlist_id, entry_id=entry_id, reason=reason, **_who(principal)))  # type: ignore[arg-type]
+            watchlist_id=watchlist_id, entry_id=entry_id, reason=reason, **_who(principal)))
         return _change(watchlist_id, stored)
 
     @router.delete("/{watchlist_id}", response_model=ChangeOut)
@@ -139,7 +147,7 @@ def watchlists_router(http: WatchlistsHttp) -> APIRouter:
         principal: Annotated[Principal, Depends(require("watchlists.delete"))],
     ) -> ChangeOut:
         stored = await http.bus.handle(c.PurgeWatchlist(watchlist_id=watchlist_id, reason=reason,
-                                                        **_who(principal)))  # type: ignore[arg-type]
+                                                        **_who(principal)))
         return _change(watchlist_id, stored)
 
     @router.get("/{watchlist_id}/entries/{entry_id}/images/{index}",
