@@ -32,9 +32,9 @@ def _median_ms(fn: Callable[[], object], repeats: int) -> float:
     return float(np.median(times))
 
 
-def _random_gallery(size: int, seed: int) -> Gallery:
+def _random_gallery(size: int, seed: int) -> Gallery[int]:
     rng = np.random.default_rng(seed)
-    gallery = Gallery(initial_capacity=size)
+    gallery = Gallery[int](initial_capacity=size)
     block = 100_000
     for start in range(0, size, block):
         rows = rng.standard_normal((min(block, size - start), EMBEDDING_DIM), dtype=np.float32)

@@ -168,7 +168,7 @@ def _bench_gallery(key: str, templates: np.ndarray, rng: np.random.Generator, re
                    ) -> dict[str, float]:
     size = len(templates)
     out: dict[str, float] = {}
-    gallery = Gallery()
+    gallery = Gallery[int]()
     start = time.perf_counter()
     gallery.add_matrix(range(size), templates)
     gallery.prepare()

@@ -16,23 +16,28 @@ from lfr_inference.vision.matcher import Candidate, Gallery
 
 log = logging.getLogger(__name__)
 
+# (entry id, index among that entry's templates): an entry may have several templates.
+TemplateKey = tuple[str, int]
+
 
 @dataclass
 class LiveGallery:
     watchlist_id: str
     version: int
     model_version: str
-    gallery: Gallery
-    entry_of: dict[tuple[str, int], str] = field(default_factory=dict)
+    gallery: Gallery[TemplateKey]
+    entry_of: dict[TemplateKey, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.gallery)
 
-    def entries_of(self, candidates: list[Candidate]) -> list[tuple[str, Candidate]]:
+    def entries_of(
+        self, candidates: list[Candidate[TemplateKey]]
+    ) -> list[tuple[str, Candidate[TemplateKey]]]:
         """Best candidate per watchlist entry (an entry may have several templates), best first."""
-        best: dict[str, Candidate] = {}
+        best: dict[str, Candidate[TemplateKey]] = {}
         for candidate in candidates:
-            entry = self.entry_of[candidate.template_id]  # type: ignore[index]
+            entry = self.entry_of[candidate.template_id]
             if entry not in best or candidate.score > best[entry].score:
                 best[entry] = candidate
         return sorted(best.items(), key=lambda item: -item[1].score)
@@ -65,10 +70,12 @@ class GalleryRegistry:
                 f"gallery of {deployment_id} was enrolled with {snapshot.model_version}, "
                 f"this service embeds with {self._model_version}"
             )
-        gallery = Gallery(initial_capacity=max(1, len(snapshot.templates)), normalise=self._normalise)
+        gallery = Gallery[TemplateKey](
+            initial_capacity=max(1, len(snapshot.templates)), normalise=self._normalise
+        )
         live = LiveGallery(snapshot.watchlist_id, snapshot.version, snapshot.model_version, gallery)
         counts: dict[str, int] = {}
-        ids: list[tuple[str, int]] = []
+        ids: list[TemplateKey] = []
         for template in snapshot.templates:
             index = counts.get(template.entry_id, 0)
             counts[template.entry_id] = index + 1

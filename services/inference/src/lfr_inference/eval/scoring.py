@@ -20,7 +20,7 @@ def gallery_scores(probes: np.ndarray, gallery: np.ndarray, gallery_ok: np.ndarr
     if kind not in SCORE_KINDS:
         raise ValueError(f"unknown score kind {kind!r}; one of {SCORE_KINDS}")
     enrolled = np.nonzero(gallery_ok)[0]
-    store = Gallery(initial_capacity=max(1, len(enrolled)), normalise=kind == "snorm")
+    store = Gallery[int](initial_capacity=max(1, len(enrolled)), normalise=kind == "snorm")
     store.add_many((int(i), gallery[i]) for i in enrolled)
     if kind == "snorm" and not store.normalises:
         raise ValueError(f"snorm needs a gallery of at least the cohort size; got {len(store)}")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -41,10 +42,12 @@ COHORT_TOP_K = 50
 EXACT_UP_TO = 100_000  # exact full scans up to this size (15k: ~0.5 ms); the prefilter above it
 PREFILTER_K = 256
 
+K = TypeVar("K", bound=Hashable)  # a gallery's template id: whatever its owner finds its templates by
+
 
 @dataclass(frozen=True)
-class Candidate:
-    template_id: Hashable
+class Candidate(Generic[K]):
+    template_id: K
     cosine: float
     score: float  # the comparison score: normalised when the gallery normalises, else the cosine
 
@@ -87,7 +90,7 @@ def snorm(cosines: np.ndarray, cohort_cosines: np.ndarray, template_mean: np.nda
     return (probe_z + template_z) / 2
 
 
-class Gallery:
+class Gallery(Generic[K]):
     """Templates keyed by an opaque id (the watchlist entry's template blob id, say)."""
 
     def __init__(
@@ -106,8 +109,8 @@ class Gallery:
         self._index = QuantisedIndex(dim)
         self._template_stats: tuple[np.ndarray, np.ndarray] | None = None
         self._matrix = np.zeros((max(1, initial_capacity), dim), dtype=np.float32)
-        self._ids: list[Hashable] = []
-        self._row_of: dict[Hashable, int] = {}
+        self._ids: list[K] = []
+        self._row_of: dict[K, int] = {}
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -132,7 +135,7 @@ class Gallery:
         view.flags.writeable = False
         return view
 
-    def add(self, template_id: Hashable, template: np.ndarray) -> None:
+    def add(self, template_id: K, template: np.ndarray) -> None:
         """Add or replace a template. It is L2-normalised on the way in."""
         vector = _normalised(np.asarray(template, dtype=np.float32).reshape(-1), self.dim)
         self._template_stats = None
@@ -148,7 +151,7 @@ class Gallery:
         self._ids.append(template_id)
         self._index.mark(row)
 
-    def add_many(self, items: Iterable[tuple[Hashable, np.ndarray]]) -> None:
+    def add_many(self, items: Iterable[tuple[K, np.ndarray]]) -> None:
         """Add or replace many templates at once (vectorised; a later duplicate id wins)."""
         pairs = items if isinstance(items, Sequence) else list(items)
         if not pairs:
@@ -161,7 +164,7 @@ class Gallery:
             raise ValueError(f"templates must each have {self.dim} values") from error
         self.add_matrix([template_id for template_id, _ in pairs], templates)
 
-    def add_matrix(self, ids: Sequence[Hashable], templates: np.ndarray) -> None:
+    def add_matrix(self, ids: Sequence[K], templates: np.ndarray) -> None:
         """Bulk load: ``templates[i]`` ([N, dim]) under ``ids[i]``. All are validated before any is
         added; each is L2-normalised; a later duplicate id wins, as with repeated ``add``."""
         vectors = np.asarray(templates, dtype=np.float32)
@@ -195,7 +198,7 @@ class Gallery:
         grown[: len(self._ids)] = self._matrix[: len(self._ids)]
         self._matrix = grown
 
-    def remove(self, template_id: Hashable) -> bool:
+    def remove(self, template_id: K) -> bool:
         """Remove a template; returns False when it was not there."""
         row = self._row_of.pop(template_id, None)
         if row is None:
@@ -241,7 +244,7 @@ class Gallery:
         rows = cohort_rows(len(self._ids))
         return cosines, snorm(cosines, cosines[:, rows], *self._template_stats)
 
-    def search(self, probe: np.ndarray, k: int = 1) -> list[Candidate]:
+    def search(self, probe: np.ndarray, k: int = 1) -> list[Candidate[K]]:
         """The k most similar templates to one probe, best first."""
         return self.search_many(np.asarray(probe).reshape(1, -1), k)[0]
 
@@ -260,7 +263,7 @@ class Gallery:
         if self.uses_prefilter:
             self._index.refresh(self._matrix[: len(self._ids)])
 
-    def search_many(self, probes: np.ndarray, k: int = 1) -> list[list[Candidate]]:
+    def search_many(self, probes: np.ndarray, k: int = 1) -> list[list[Candidate[K]]]:
         """Top-k for each of several probes (one matrix product for the batch)."""
         size = len(self._ids)
         queries = np.atleast_2d(np.asarray(probes, dtype=np.float32))
@@ -282,7 +285,7 @@ class Gallery:
             results.append([Candidate(self._ids[c], float(cos_row[c]), float(row[c])) for c in ordered])
         return results
 
-    def _search_prefiltered(self, queries: np.ndarray, k: int) -> list[list[Candidate]]:
+    def _search_prefiltered(self, queries: np.ndarray, k: int) -> list[list[Candidate[K]]]:
         live = self._matrix[: len(self._ids)]
         self._index.refresh(live)
         proposals = self._index.candidates(queries, self.prefilter_k)
