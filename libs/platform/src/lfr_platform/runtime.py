@@ -19,8 +19,10 @@ import structlog
 import uvicorn
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from lfr_platform.grpc_authorization import CallerPolicy
 from lfr_platform.http.draining import start_draining
 from lfr_platform.settings import ConfigurationError, TlsSettings
+from lfr_platform.telemetry import GrpcMetrics, grpc_server_interceptors
 
 log = structlog.get_logger(__name__)
 
@@ -79,12 +81,13 @@ async def start_grpc(
     """Start the service's gRPC server (+ native health); -> (server, bound port).
 
     With a server certificate configured it listens with TLS only (and, when `ca_file` is set, requires
-    a client certificate signed by it: mutual TLS); otherwise plaintext, as in the embedded stack. In
-    production anything short of mutual TLS is a ConfigurationError: no server starts.
+    a client certificate signed by it: mutual TLS, and then answers only what `lfr_platform.grpc_policy`
+    lets the caller's service call); otherwise plaintext, as in the embedded stack. In production anything
+    short of mutual TLS is a ConfigurationError: no server starts. Every call gets a server span.
     """
     tls = tls if tls is not None else grpc_tls_of(runtime)
     refuse_plaintext_in_production(runtime, tls)
-    server = grpc.aio.server(options=GRPC_MESSAGE_OPTIONS)
+    server = grpc.aio.server(options=GRPC_MESSAGE_OPTIONS, interceptors=grpc_interceptors(runtime, tls))
     for register in runtime.grpc_registrars:
         register(server)
     health_servicer = health.aio.HealthServicer()
@@ -100,6 +103,32 @@ async def start_grpc(
     for name in ["", *runtime.grpc_service_names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return server, bound
+
+
+def grpc_interceptors(runtime: ServiceRuntime, tls: TlsSettings | None) -> list[Any]:
+    """Tracing first (a refused call still leaves a span with its status), then, under mutual TLS, the
+    caller allow-list. Without mutual TLS no caller is verified and every call is answered: that is only
+    the embedded stack (development, loopback, one user's processes), since production refuses to serve
+    gRPC without it."""
+    interceptors = grpc_server_interceptors()
+    if tls is not None and tls.cert_file is not None and tls.ca_file is not None:
+        interceptors.append(CallerPolicy(runtime.name, _grpc_metrics(runtime)))
+    else:
+        log.info("grpc callers not checked: no mutual TLS", service=runtime.name)
+    return interceptors
+
+
+def _grpc_metrics(runtime: ServiceRuntime) -> GrpcMetrics | None:
+    """One `GrpcMetrics` per app registry (a test may start a runtime's server more than once)."""
+    state = getattr(runtime.app, "state", None)
+    registry = getattr(state, "metrics_registry", None)
+    if registry is None:
+        return None
+    metrics = getattr(state, "grpc_metrics", None)
+    if not isinstance(metrics, GrpcMetrics):
+        metrics = GrpcMetrics(registry, runtime.name)
+        state.grpc_metrics = metrics  # type: ignore[union-attr]  # state is not None: it has a registry
+    return metrics
 
 
 async def _start_grpc(runtime: ServiceRuntime, host: str, port: int) -> grpc.aio.Server:

@@ -148,20 +148,33 @@ def instrument_fastapi(app: Any) -> None:
     )
 
 
+# gRPC spans record the method, status code, peer address and user agent, never a message: no request
+# or response hook is installed, and those hooks are the instrumentation's only way to see a body.
+# Native health calls are left out, as /healthz is on HTTP; the server side cannot wrap health's Watch
+# anyway (it iterates a streaming method's result, and Watch writes to its context instead of yielding).
+
+
+def _not_health() -> Any:
+    from opentelemetry.instrumentation.grpc import filters
+
+    return filters.negate(filters.health_check())
+
+
 def grpc_server_interceptors() -> list[Any]:
     """Interceptors for `grpc.aio.server(interceptors=...)`: a server span per call, context from metadata."""
     from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
     # opentelemetry-instrumentation-grpc leaves its interceptor factories unannotated.
-    return [aio_server_interceptor(tracer_provider=_provider)]  # type: ignore[no-untyped-call]
+    return [aio_server_interceptor(tracer_provider=_provider, filter_=_not_health())]  # type: ignore[no-untyped-call]
 
 
 def grpc_client_interceptors() -> list[Any]:
-    """Interceptors for `grpc.aio.insecure_channel/secure_channel(interceptors=...)`: propagate context."""
+    """Interceptors for `grpc.aio.insecure_channel/secure_channel(interceptors=...)`: a client span per
+    call, its context sent in the metadata (`traceparent`) so the server's span continues the trace."""
     from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
     # opentelemetry-instrumentation-grpc leaves its interceptor factories unannotated.
-    return list(aio_client_interceptors(tracer_provider=_provider))  # type: ignore[no-untyped-call]
+    return list(aio_client_interceptors(tracer_provider=_provider, filter_=_not_health()))  # type: ignore[no-untyped-call]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -198,3 +211,21 @@ class HttpMetrics:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(self.service, method, route, str(status)).inc()
         self.latency.labels(self.service, method, route).observe(seconds)
+
+
+class GrpcMetrics:
+    """gRPC calls the caller allow-list refused (lfr_platform.grpc_authorization), by caller and method.
+
+    Both labels are bounded: a caller is a service name or `unidentified`, a method one this server has."""
+
+    def __init__(self, registry: CollectorRegistry, service: str) -> None:
+        self.service = service
+        self.refusals = Counter(
+            "lfr_grpc_calls_refused_total",
+            "gRPC calls refused because the calling service may not invoke the method",
+            ["service", "caller", "method"],
+            registry=registry,
+        )
+
+    def refused(self, caller: str, method: str) -> None:
+        self.refusals.labels(self.service, caller, method).inc()
