@@ -6,7 +6,9 @@
 `settings.grpc_tls` (LFR_GRPC_TLS__CA_FILE, and CERT_FILE/KEY_FILE for a client certificate under mutual
 TLS) turns TLS on. Without it, a plaintext channel is opened only in development and only to a loopback
 address (the embedded stack); anything else is a configuration error raised at start-up, so an internal
-call never silently crosses a network in clear text.
+call never silently crosses a network in clear text. Under mutual TLS the client certificate is the
+caller's identity, which the server checks against `lfr_platform.grpc_policy`. Every channel carries the
+OpenTelemetry client interceptors, so a trace continues in the peer.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import grpc
 
 from lfr_platform.settings import ConfigurationError, ServiceSettings
+from lfr_platform.telemetry import grpc_client_interceptors
 
 LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost", "ip6-loopback"})
 
@@ -59,9 +62,11 @@ def channel_credentials(target: str, settings: ServiceSettings) -> grpc.ChannelC
 def _open(
     target: str, credentials: grpc.ChannelCredentials | None, options: Sequence[tuple[str, Any]]
 ) -> grpc.aio.Channel:
+    # Every peer call gets a client span whose context travels in the metadata: traces cross gRPC hops.
+    interceptors = grpc_client_interceptors()
     if credentials is None:
-        return grpc.aio.insecure_channel(target, options=list(options))
-    return grpc.aio.secure_channel(target, credentials, options=list(options))
+        return grpc.aio.insecure_channel(target, options=list(options), interceptors=interceptors)
+    return grpc.aio.secure_channel(target, credentials, options=list(options), interceptors=interceptors)
 
 
 def secure_channel(
