@@ -84,18 +84,43 @@ def _tls(cert: tuple[Path, Path] | None, ca: Path) -> dict[str, Any]:
     return {"grpc_tls": TlsSettings(ca_file=ca, **files)}
 
 
+def _service_cert(pki: Pki, service: str) -> tuple[Path, Path]:
+    """A client certificate named as cert-manager names the service's (deploy/k8s/base/services)."""
+    return pki.issue(service, server=False, dns_names=[service, f"{service}.lfr", f"{service}.lfr.svc"])
+
+
 async def test_keys_over_mutual_tls_configured_by_settings(tmp_path: Path) -> None:
     pki = Pki(tmp_path)
     server_tls = _tls(pki.issue("deployments", server=True), pki.ca_file)
     async with rest_world(tmp_path / "deployments", **server_tls) as world, deployments_grpc(world) as target:
         await world.drafted()
-        trusted = ServiceSettings(**_tls(pki.issue("ingest", server=False), pki.ca_file))
+        trusted = ServiceSettings(**_tls(_service_cert(pki, "ingest"), pki.ca_file))
         keys = GrpcDataKeys.connect(target, trusted)
         try:
             fetched = await keys.get(DEPLOYMENT, DataClass.FRAMES)  # created on this first request
             assert fetched.key == await world.parts.keys.ring.data_key(DEPLOYMENT, "frames")
+            # Ingest seals frames; crypto-shredding is retention's alone (lfr_platform.grpc_policy).
+            with pytest.raises(KeysUnavailable) as refused:
+                await keys.destroy(DEPLOYMENT, DataClass.FRAMES, actor="x", role="system", reason="test")
+            assert refused.value.code == "keys_refused"
+            assert "the ingest service may not call it" in refused.value.message
+            assert "/lfr.keys.v1.DataKeys/DestroyDataKey" in refused.value.message
+            assert await world.parts.keys.ring.data_key(DEPLOYMENT, "frames") == fetched.key  # still there
         finally:
             await keys.close()
+
+        shredder = GrpcDataKeys.connect(
+            target, ServiceSettings(**_tls(_service_cert(pki, "retention"), pki.ca_file))
+        )
+        try:
+            with pytest.raises(KeysUnavailable, match="the retention service may not call it"):
+                await shredder.get(DEPLOYMENT, DataClass.FRAMES)  # retention never opens what it shreds
+            shred = {"actor": "retention", "role": "system", "reason": "frames retention ended"}
+            assert await shredder.destroy(DEPLOYMENT, DataClass.FRAMES, **shred) is True
+        finally:
+            await shredder.close()
+        with pytest.raises(KeyDestroyed):
+            await world.parts.keys.ring.data_key(DEPLOYMENT, "frames")
 
         rogue_ca = Pki(tmp_path, "rogue-ca")
         refused = {

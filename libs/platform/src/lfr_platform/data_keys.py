@@ -8,8 +8,9 @@ Retention destroys keys at the deployments service, and every process holding a 
 soon after: a key is cached for at most `MAX_CACHE_SECONDS` (0 turns the cache off), and a refusal is
 never cached, so the next call asks again. Refusals are the platform's errors (`DataKeyError`):
 `KeyNotFound` (404), `KeyDestroyed` (410), `KeysUnavailable` (503: unreachable, too slow, TLS identity
-refused, or a malformed answer); a request the service calls malformed is `InvalidInput`. Key material
-is never logged and never appears in a repr.
+refused, a method the allow-list does not grant this service (code `keys_refused`), or a malformed
+answer); a request the service calls malformed is `InvalidInput`. Key material is never logged and never
+appears in a repr.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ class DataKeySource(Protocol):
 _WHY = {
     grpc.StatusCode.UNAVAILABLE: "is unreachable",
     grpc.StatusCode.UNAUTHENTICATED: "refused this service's TLS identity (check LFR_GRPC_TLS__*)",
-    grpc.StatusCode.PERMISSION_DENIED: "refused this service's TLS identity (check LFR_GRPC_TLS__*)",
 }
 
 
@@ -156,6 +156,13 @@ class GrpcDataKeys:
             return KeyDestroyed(f"{what} was destroyed: the data it protected is gone for good")
         if code == grpc.StatusCode.INVALID_ARGUMENT:
             return InvalidInput(f"the deployments service refused the request for {what}: {details}")
+        if code == grpc.StatusCode.PERMISSION_DENIED:  # lfr_platform.grpc_policy: retrying will not help
+            return KeysUnavailable(
+                f"the deployments service at {self._target} refused this service ({details}) [{code.name}]: "
+                f"{what} cannot be had with this certificate (check LFR_GRPC_TLS__CERT_FILE)",
+                code="keys_refused",
+                details={"grpc_status": code.name},
+            )
         why = _WHY.get(code) or (
             f"did not answer within {self._deadline:g} s"
             if code == grpc.StatusCode.DEADLINE_EXCEEDED
