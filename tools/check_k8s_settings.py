@@ -7,7 +7,9 @@ taken from the dev overlay's generated Secrets) and the service's settings class
 as `python -m lfr_<service>` does first thing. On top of the class's own rules, a pod on Kubernetes runs
 as production, and production gRPC is mutual TLS: `LFR_GRPC_TLS__CERT_FILE`, `KEY_FILE` and `CA_FILE` set,
 each a file some volume mount provides, the certificate written by a cert-manager `Certificate` with
-server and client usages from the same CA as every other service's, naming every host its callers dial.
+server and client usages from the same CA as every other service's, naming every host its callers dial,
+and naming its own service to the servers it calls (the first label of each DNS name: the caller that
+`lfr_platform.grpc_policy` checks), which no other certificate of that CA may name.
 An inference pod on the Triton backend sends face crops to LFR_TRITON_URL, so the tritonserver behind
 that Service must serve gRPC with mutual TLS from a Certificate of the same CA naming the host dialled.
 
@@ -359,6 +361,7 @@ def certificate_problems(pods: list[ServicePod], docs: list[Manifest]) -> list[s
     problems: list[str] = []
     names: dict[str, set[str]] = {}  # pod -> the DNS names of its certificate
     issuer_of: dict[str, tuple[str, str]] = {}
+    own: dict[str, str] = {}  # service -> the Certificate its pods present
     for pod in pods:
         tls = pod.settings.grpc_tls
         if tls.cert_file is None or tls.ca_file is None:
@@ -375,6 +378,8 @@ def certificate_problems(pods: list[ServicePod], docs: list[Manifest]) -> list[s
         issuer = issuer_of[pod.where] = (ref.get("kind", "Issuer"), ref.get("name"))
         names[pod.where] = set(spec.get("dnsNames", []))
         label = f"Certificate/{certificate['metadata']['name']}"
+        own[pod.service] = certificate["metadata"]["name"]
+        problems += _identity_problems(pod, label, spec)
         if ca_source["spec"].get("issuerRef", {}) != ref:
             problems.append(f"{pod.where}: the CA file is not from the issuer of {label}")
         if not GRPC_USAGES <= set(spec.get("usages", [])):
@@ -385,10 +390,47 @@ def certificate_problems(pods: list[ServicePod], docs: list[Manifest]) -> list[s
         problems.append(
             f"the services' gRPC certificates have different issuers: {sorted(set(issuer_of.values()))}"
         )
+    problems += _impersonations(by_secret.values(), set(issuer_of.values()), own)
     services = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Service"}
     for caller in pods:
         for peer, target in (getattr(caller.settings, "grpc_targets", None) or {}).items():
             problems += _unnamed_target(caller, peer, target, pods, services, names)
+    return problems
+
+
+def _identity_problems(pod: ServicePod, label: str, spec: Manifest) -> list[str]:
+    """A gRPC server knows its caller by the service its certificate's DNS names name (the first label:
+    `ingest.lfr.svc` is ingest) and answers what lfr_platform.grpc_policy grants that service."""
+    from lfr_platform.grpc_policy import caller_service
+
+    identity = caller_service(spec.get("dnsNames", []), spec.get("commonName"))
+    if identity == pod.service:
+        return []
+    who = f"the {identity} service" if identity else "no single service"
+    return [
+        f"{pod.where}: {label} identifies {who} to the gRPC servers it calls, not {pod.service}: the first "
+        f"label of its DNS names must be {pod.service!r} (lfr_platform.grpc_policy reads callers from them)"
+    ]
+
+
+def _impersonations(
+    certificates: Iterable[Manifest], issuers: set[tuple[str, str]], own: dict[str, str]
+) -> list[str]:
+    """Another certificate of the services' CA (Triton's, say) that names a service could call as it."""
+    from lfr_platform.grpc_policy import caller_service
+
+    problems = []
+    for certificate in certificates:
+        spec, name = certificate["spec"], certificate["metadata"]["name"]
+        ref = spec.get("issuerRef", {})
+        if (ref.get("kind", "Issuer"), ref.get("name")) not in issuers:
+            continue  # another CA: the services' servers refuse it at the handshake
+        identity = caller_service(spec.get("dnsNames", []), spec.get("commonName"))
+        if identity in own and own[identity] != name:
+            problems.append(
+                f"Certificate/{name} identifies the {identity} service to gRPC servers, but the {identity} "
+                f"pods present Certificate/{own[identity]}: whoever holds it could call as {identity}"
+            )
     return problems
 
 

@@ -250,6 +250,25 @@ def test_a_certificate_must_name_the_host_callers_dial_and_allow_client_auth(che
     assert "Certificate/alerts-grpc needs the usages ['client auth', 'server auth']" in problem
 
 
+def test_a_certificate_must_name_its_own_service_to_the_servers_it_calls(check: ModuleType) -> None:
+    docs = platform(deployment("alerts"), deployment("deployments"))
+    ambiguous = [d for d in docs if d.get("metadata", {}).get("name") != "alerts-grpc"]
+    ambiguous.append(certificate("alerts", names=["alerts", "alerts.lfr.svc", "deployments.lfr.svc"]))
+    (problem,) = problems(check, ambiguous)
+    assert problem.startswith(
+        "test: Deployment/alerts container alerts: Certificate/alerts-grpc identifies no single service "
+        "to the gRPC servers it calls, not alerts: the first label of its DNS names must be 'alerts'"
+    )
+    # Triton's certificate comes from the same CA: naming a service would let its holder call as that service.
+    pods = (deployment("inference"), deployment("deployments"))
+    usurper = certificate("triton", names=["triton", "deployments.lfr.svc"], usages=["server auth"])
+    (problem,) = problems(check, platform(*pods, *triton(cert=usurper)))
+    assert problem == (
+        "Certificate/triton-grpc identifies the deployments service to gRPC servers, but the deployments "
+        "pods present Certificate/deployments-grpc: whoever holds it could call as deployments"
+    )
+
+
 def test_kubernetes_variable_expansion(check: ModuleType) -> None:
     env = {"PASSWORD": "s3cret"}
     assert check.expand("u:$(PASSWORD)@h/$(UNSET)", env) == "u:s3cret@h/$(UNSET)"
