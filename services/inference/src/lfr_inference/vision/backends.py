@@ -14,19 +14,22 @@ from typing import Protocol
 
 import numpy as np
 
+from lfr_inference.arrays import AnyArray, Float32Array
+
 #: Model names, identical in the Triton model repository and in the in-process backend.
 PNET, RNET, ONET, EMBEDDER = "face_detector_pnet", "face_detector_rnet", "face_detector_onet", "face_embedder"
 ALL_MODELS = (PNET, RNET, ONET, EMBEDDER)
 
 
 class InferenceBackend(Protocol):
-    """Runs one named model on one batch. Implementations must be safe to call concurrently."""
+    """Runs one named model on one batch. Implementations must be safe to call concurrently.
+    Every network here outputs float32."""
 
     name: str
 
     async def infer(
-        self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]
-    ) -> dict[str, np.ndarray]: ...
+        self, model: str, inputs: Mapping[str, AnyArray], outputs: Sequence[str]
+    ) -> dict[str, Float32Array]: ...
 
     async def close(self) -> None: ...
 
@@ -76,8 +79,8 @@ class OnnxRuntimeBackend:
         }
 
     def run(
-        self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]
-    ) -> dict[str, np.ndarray]:
+        self, model: str, inputs: Mapping[str, AnyArray], outputs: Sequence[str]
+    ) -> dict[str, Float32Array]:
         """Synchronous call, for callers that are not on an event loop."""
         try:
             session = self._sessions[model]
@@ -87,8 +90,8 @@ class OnnxRuntimeBackend:
         return dict(zip(outputs, results, strict=True))
 
     async def infer(
-        self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]
-    ) -> dict[str, np.ndarray]:
+        self, model: str, inputs: Mapping[str, AnyArray], outputs: Sequence[str]
+    ) -> dict[str, Float32Array]:
         # Each session uses one thread, so a big batch is split into `parallelism` slices run side by
         # side (the CPU counterpart of Triton running several instances).
         size = len(next(iter(inputs.values())))

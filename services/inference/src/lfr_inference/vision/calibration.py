@@ -28,9 +28,11 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
+
+from lfr_inference.arrays import Float32Array, Float64Array, FloatArray
 
 DEFAULT_THRESHOLD = 0.6
 WATCHLIST_SIZES = (100, 1000, 10_000, 15_000)
@@ -97,7 +99,11 @@ class Calibration:
         if np.any(np.diff(raw) <= 0) or np.any(np.diff(cal) < 0):
             raise ValueError("calibration knots must increase")
 
-    def calibrated(self, raw: np.ndarray | float) -> np.ndarray:
+    @overload
+    def calibrated(self, raw: float) -> np.float32: ...
+    @overload
+    def calibrated(self, raw: FloatArray) -> Float32Array: ...
+    def calibrated(self, raw: FloatArray | float) -> Float32Array | np.float32:
         """Raw similarity (e.g. cosine) -> calibrated score in [0, 1]."""
         return np.interp(raw, self.knots_raw, self.knots_calibrated).astype(np.float32)
 
@@ -177,7 +183,7 @@ def default_calibration_path(model_version: str) -> Path:
 # ------------------------------------------------------------------------------------ fitting
 
 
-def _tail_slope(sorted_impostors: np.ndarray, floor_fmr: float, decades: float = 2.0) -> float:
+def _tail_slope(sorted_impostors: Float64Array, floor_fmr: float, decades: float = 2.0) -> float:
     """Slope b of log10 S(x) ~ a + b x over the last ``decades`` of measurable FMR above the floor
     (an exponential tail, GPD shape 0). Extrapolation below the floor continues that line from the
     floor point, so the mapping stays continuous."""
@@ -193,8 +199,8 @@ def _tail_slope(sorted_impostors: np.ndarray, floor_fmr: float, decades: float =
 
 
 def fit_calibration(
-    impostor_scores: np.ndarray,
-    genuine_scores: np.ndarray | None,
+    impostor_scores: FloatArray,
+    genuine_scores: FloatArray | None,
     model_version: str,
     score_kind: str,
     source: str,

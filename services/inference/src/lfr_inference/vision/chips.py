@@ -13,8 +13,13 @@ left eye centre, right eye centre, nose tip, left mouth corner, right mouth corn
 
 from __future__ import annotations
 
+from typing import cast
+
 import cv2
 import numpy as np
+from cv2.typing import MatLike
+
+from lfr_inference.arrays import Float64Array, FloatArray, UInt8Array
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
@@ -38,7 +43,7 @@ _MEAN_Y = np.array([
 ])
 
 
-def _mean_face_point(indices: list[int]) -> np.ndarray:
+def _mean_face_point(indices: list[int]) -> Float64Array:
     rows = [i - 17 for i in indices]
     unit = np.array([_MEAN_X[rows].mean(), _MEAN_Y[rows].mean()])
     return (CHIP_PADDING + unit) / (2 * CHIP_PADDING + 1) * CHIP_SIZE
@@ -66,7 +71,7 @@ CHIP_TEMPLATE = np.array([
 ], dtype=np.float32)
 
 
-def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+def similarity_transform(source: FloatArray, target: FloatArray) -> Float64Array:
     """Least-squares similarity (rotation, uniform scale, translation) mapping source -> target
     (Umeyama 1991, no reflection). Returns a 2x3 matrix."""
     src = np.asarray(source, dtype=np.float64)
@@ -88,14 +93,15 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def extract_chip(
-    image_rgb: np.ndarray, landmarks5: np.ndarray, template: np.ndarray | None = None
-) -> np.ndarray:
+    image_rgb: UInt8Array, landmarks5: FloatArray, template: FloatArray | None = None
+) -> UInt8Array:
     """Warp the face to a (150, 150, 3) uint8 RGB chip aligned like dlib's ``get_face_chip``.
 
     Large faces are first halved with a Gaussian pyramid (as dlib does before bilinear sampling when
     shrinking by more than 2x) so the chip is not aliased.
     """
-    image = np.ascontiguousarray(image_rgb)
+    # cv2's hints type every image as integer-or-float; pyrDown and warpAffine keep the input's uint8.
+    image: MatLike = np.ascontiguousarray(image_rgb)
     points = np.asarray(landmarks5, dtype=np.float64).reshape(5, 2)
     chip_points = CHIP_TEMPLATE if template is None else np.asarray(template, dtype=np.float64)
     matrix = similarity_transform(points, chip_points)
@@ -105,13 +111,13 @@ def extract_chip(
         points = points / 2.0
         matrix = similarity_transform(points, chip_points)
         scale *= 2.0
-    return cv2.warpAffine(
+    return cast(UInt8Array, cv2.warpAffine(
         image, matrix, (CHIP_SIZE, CHIP_SIZE), flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
-    )
+    ))
 
 
-def extract_chips(image_rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+def extract_chips(image_rgb: UInt8Array, landmarks: FloatArray) -> UInt8Array:
     """Chips for several faces of one image: landmarks (N, 5, 2) -> (N, 150, 150, 3) uint8."""
     marks = np.asarray(landmarks, dtype=np.float32).reshape(-1, 5, 2)
     if len(marks) == 0:

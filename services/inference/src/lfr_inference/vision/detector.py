@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
 
+from lfr_inference.arrays import BoolArray, Float32Array, IndexArray, UInt8Array
 from lfr_inference.vision.backends import ONET, PNET, RNET, InferenceBackend
 
 _STRIDE, _CELL = 2, 12
@@ -27,9 +29,9 @@ class Detection:
     order: left eye, right eye, nose tip, left mouth corner, right mouth corner (left/right as seen in
     the image)."""
 
-    box: np.ndarray
+    box: Float32Array
     score: float
-    landmarks5: np.ndarray
+    landmarks5: Float32Array
 
     @property
     def width(self) -> float:
@@ -58,12 +60,12 @@ def pyramid_scales(height: int, width: int, config: DetectorConfig) -> list[floa
     return scales
 
 
-def normalise(batch_nhwc: np.ndarray) -> np.ndarray:
+def normalise(batch_nhwc: UInt8Array) -> Float32Array:
     """uint8 NHWC RGB -> float32 NCHW in [-1, 1), as the networks were trained."""
     return ((batch_nhwc.astype(np.float32) - 127.5) * 0.0078125).transpose(0, 3, 1, 2).copy()
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: str = "union") -> np.ndarray:
+def nms(boxes: Float32Array, scores: Float32Array, threshold: float, mode: str = "union") -> IndexArray:
     """Greedy non-maximum suppression; returns kept indices, best first. `mode="min"` divides the
     intersection by the smaller box (suppresses boxes nested inside a better one)."""
     if len(boxes) == 0:
@@ -84,8 +86,8 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: str = "un
 
 
 def nms_per_image(
-    boxes: np.ndarray, scores: np.ndarray, image_ids: np.ndarray, threshold: float, mode: str = "union"
-) -> np.ndarray:
+    boxes: Float32Array, scores: Float32Array, image_ids: IndexArray, threshold: float, mode: str = "union"
+) -> IndexArray:
     keep = []
     for image_id in np.unique(image_ids):
         members = np.flatnonzero(image_ids == image_id)
@@ -93,16 +95,17 @@ def nms_per_image(
     return np.concatenate(keep) if keep else np.empty(0, dtype=np.int64)
 
 
-def regress(boxes: np.ndarray, reg: np.ndarray, inclusive: bool = True) -> np.ndarray:
+def regress(boxes: Float32Array, reg: Float32Array, inclusive: bool = True) -> Float32Array:
     """Apply the networks' bounding-box regression (offsets relative to box size; P-Net's reference
     implementation measures its boxes exclusively, R-/O-Net's inclusively)."""
     extra = 1 if inclusive else 0
     w = boxes[:, 2] - boxes[:, 0] + extra
     h = boxes[:, 3] - boxes[:, 1] + extra
-    return boxes[:, :4] + reg[:, :4] * np.stack([w, h, w, h], axis=1)
+    moved: Float32Array = boxes[:, :4] + reg[:, :4] * np.stack([w, h, w, h], axis=1)
+    return moved
 
 
-def square(boxes: np.ndarray) -> np.ndarray:
+def square(boxes: Float32Array) -> Float32Array:
     w = boxes[:, 2] - boxes[:, 0]
     h = boxes[:, 3] - boxes[:, 1]
     side = np.maximum(w, h)
@@ -112,8 +115,8 @@ def square(boxes: np.ndarray) -> np.ndarray:
 
 
 def proposals(
-    reg: np.ndarray, prob: np.ndarray, scale: float, threshold: float
-) -> tuple[np.ndarray, ...]:
+    reg: Float32Array, prob: Float32Array, scale: float, threshold: float
+) -> tuple[Float32Array, Float32Array, Float32Array, IndexArray]:
     """P-Net maps -> candidates in image pixels: (boxes [K,4], scores [K], reg [K,4], image ids [K])."""
     face = prob[:, 1]
     image_ids, ys, xs = np.nonzero(face >= threshold)
@@ -125,8 +128,8 @@ def proposals(
 
 
 def crop_batch(
-    images: Sequence[np.ndarray], boxes: np.ndarray, image_ids: np.ndarray, size: int
-) -> np.ndarray:
+    images: Sequence[UInt8Array], boxes: Float32Array, image_ids: IndexArray, size: int
+) -> UInt8Array:
     """Crop each (1-based, clipped) box from its image and resize to size x size; uint8 NHWC."""
     out = np.empty((len(boxes), size, size, 3), dtype=np.uint8)
     for k, (box, image_id) in enumerate(zip(boxes.astype(np.int64), image_ids, strict=True)):
@@ -138,14 +141,15 @@ def crop_batch(
     return out
 
 
-def _croppable(images: Sequence[np.ndarray], boxes: np.ndarray, image_ids: np.ndarray) -> np.ndarray:
+def _croppable(images: Sequence[UInt8Array], boxes: Float32Array, image_ids: IndexArray) -> BoolArray:
     """Boxes that keep at least one pixel after clipping to their image."""
     ibox = boxes.astype(np.int64)
     heights = np.array([images[i].shape[0] for i in image_ids])
     widths = np.array([images[i].shape[1] for i in image_ids])
     x, y = np.maximum(ibox[:, 0], 1), np.maximum(ibox[:, 1], 1)
     ex, ey = np.minimum(ibox[:, 2], widths), np.minimum(ibox[:, 3], heights)
-    return (ex > x - 1) & (ey > y - 1) & (ex - x + 1 > 0) & (ey - y + 1 > 0)
+    keeps_a_pixel: BoolArray = (ex > x - 1) & (ey > y - 1) & (ex - x + 1 > 0) & (ey - y + 1 > 0)
+    return keeps_a_pixel
 
 
 class MtcnnDetector:
@@ -153,10 +157,10 @@ class MtcnnDetector:
         self.backend = backend
         self.config = config or DetectorConfig()
 
-    async def detect(self, image_rgb: np.ndarray) -> list[Detection]:
+    async def detect(self, image_rgb: UInt8Array) -> list[Detection]:
         return (await self.detect_batch([image_rgb]))[0]
 
-    async def detect_batch(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
+    async def detect_batch(self, images: Sequence[UInt8Array]) -> list[list[Detection]]:
         for image in images:
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
                 raise ValueError("images must be uint8 RGB arrays of shape (H, W, 3)")
@@ -165,11 +169,13 @@ class MtcnnDetector:
         return await self._output(images, boxes, image_ids)
 
     async def _pnet_level(
-        self, images: Sequence[np.ndarray], ids: list[int], scale: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        self, images: Sequence[UInt8Array], ids: list[int], scale: float
+    ) -> tuple[Float32Array, Float32Array, Float32Array, IndexArray]:
         h, w = images[ids[0]].shape[:2]
         size = (int(w * scale + 1), int(h * scale + 1))
-        batch = np.stack([cv2.resize(images[i], size, interpolation=cv2.INTER_AREA) for i in ids])
+        # cv2's hints type every image as integer-or-float; resizing keeps the images' uint8.
+        resized = [cv2.resize(images[i], size, interpolation=cv2.INTER_AREA) for i in ids]
+        batch = cast(UInt8Array, np.stack(resized))
         out = await self.backend.infer(PNET, {"input": normalise(batch)}, ["bbox_reg", "prob"])
         threshold = self.config.thresholds[0]
         boxes, scores, reg, local_ids = proposals(out["bbox_reg"], out["prob"], scale, threshold)
@@ -177,7 +183,7 @@ class MtcnnDetector:
         keep = nms_per_image(boxes, scores, image_ids, 0.5)
         return boxes[keep], scores[keep], reg[keep], image_ids[keep]
 
-    async def _propose(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    async def _propose(self, images: Sequence[UInt8Array]) -> tuple[Float32Array, IndexArray]:
         by_shape: dict[tuple[int, ...], list[int]] = {}
         for i, image in enumerate(images):
             by_shape.setdefault(image.shape, []).append(i)
@@ -195,8 +201,8 @@ class MtcnnDetector:
         return np.column_stack([square(regress(boxes, reg, inclusive=False)), scores]), image_ids
 
     async def _refine(
-        self, images: Sequence[np.ndarray], boxes: np.ndarray, image_ids: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, images: Sequence[UInt8Array], boxes: Float32Array, image_ids: IndexArray
+    ) -> tuple[Float32Array, IndexArray]:
         ok = _croppable(images, boxes, image_ids) if len(boxes) else np.zeros(0, bool)
         boxes, image_ids = boxes[ok], image_ids[ok]
         if len(boxes) == 0:
@@ -212,7 +218,7 @@ class MtcnnDetector:
         return np.column_stack([square(regress(boxes, reg)), scores]), image_ids
 
     async def _output(
-        self, images: Sequence[np.ndarray], boxes: np.ndarray, image_ids: np.ndarray
+        self, images: Sequence[UInt8Array], boxes: Float32Array, image_ids: IndexArray
     ) -> list[list[Detection]]:
         per_image: list[list[Detection]] = [[] for _ in images]
         ok = _croppable(images, boxes, image_ids) if len(boxes) else np.zeros(0, bool)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lfr_inference.arrays import Float32Array, FloatArray, UInt8Array
 from lfr_inference.vision.chips import CHIP_SIZE
 
 MODEL_NAME = "face_embedder"
@@ -30,9 +31,10 @@ def default_model_path() -> Path:
     raise FileNotFoundError("face_embedder ONNX not found; run tools/export_dlib_embedder.py or pass a path")
 
 
-def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+def l2_normalise(vectors: FloatArray) -> Float32Array:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    normalised: Float32Array = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return normalised
 
 
 class Embedder:
@@ -57,7 +59,7 @@ class Embedder:
         self.flip_average = flip_average
         self.max_batch = max_batch
 
-    def embed_with_norms(self, chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def embed_with_norms(self, chips: UInt8Array) -> tuple[Float32Array, Float32Array]:
         """(embeddings [N,128] L2-normalised, raw descriptor norms [N])."""
         batch = _check_chips(chips)
         if len(batch) == 0:
@@ -69,11 +71,11 @@ class Embedder:
             norms = (norms + mirrored_norms) / 2
         return embeddings, norms
 
-    def embed(self, chips: np.ndarray) -> np.ndarray:
+    def embed(self, chips: UInt8Array) -> Float32Array:
         """chips uint8 [N, 150, 150, 3] RGB -> float32 [N, 128], L2-normalised."""
         return self.embed_with_norms(chips)[0]
 
-    def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, batch: UInt8Array) -> tuple[Float32Array, Float32Array]:
         embeddings, norms = [], []
         for start in range(0, len(batch), self.max_batch):
             emb, norm = self._session.run(
@@ -84,20 +86,20 @@ class Embedder:
         return np.concatenate(embeddings).astype(np.float32), np.concatenate(norms).astype(np.float32)
 
 
-def with_mirrors(chips: np.ndarray) -> np.ndarray:
+def with_mirrors(chips: UInt8Array) -> UInt8Array:
     """[N,150,150,3] -> [2N,150,150,3]: the chips followed by their left-right mirrors, for callers that
     embed through another backend (Triton) and then ``merge_mirrors`` the result."""
     batch = _check_chips(chips)
     return np.concatenate([batch, np.ascontiguousarray(batch[:, :, ::-1, :])])
 
 
-def merge_mirrors(embeddings: np.ndarray) -> np.ndarray:
+def merge_mirrors(embeddings: Float32Array) -> Float32Array:
     """[2N,128] embeddings of ``with_mirrors`` chips -> [N,128] flip-averaged, L2-normalised."""
     half = len(embeddings) // 2
     return l2_normalise(embeddings[:half] + embeddings[half:])
 
 
-def _check_chips(chips: np.ndarray) -> np.ndarray:
+def _check_chips(chips: UInt8Array) -> UInt8Array:
     batch = np.asarray(chips)
     if batch.ndim == 3:
         batch = batch[None]

@@ -34,6 +34,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from lfr_inference.arrays import Float32Array, IndexArray
 from lfr_inference.vision.embedder import EMBEDDING_DIM
 from lfr_inference.vision.matcher_index import QuantisedIndex
 
@@ -52,14 +53,14 @@ class Candidate(Generic[K]):
     score: float  # the comparison score: normalised when the gallery normalises, else the cosine
 
 
-def cohort_rows(size: int, cohort_size: int = COHORT_SIZE) -> np.ndarray:
+def cohort_rows(size: int, cohort_size: int = COHORT_SIZE) -> IndexArray:
     """Evenly spaced gallery rows forming the fixed-size cohort (all rows when the gallery is small)."""
     if size <= cohort_size:
         return np.arange(size)
     return np.linspace(0, size - 1, cohort_size).round().astype(np.int64)
 
 
-def top_k_stats(scores: np.ndarray, k: int = COHORT_TOP_K) -> tuple[np.ndarray, np.ndarray]:
+def top_k_stats(scores: Float32Array, k: int = COHORT_TOP_K) -> tuple[Float32Array, Float32Array]:
     """Mean and std of each row's k highest scores ([M, 1] each); -inf entries are never among them
     as long as a row has k finite scores."""
     k = min(k, scores.shape[1])
@@ -67,7 +68,7 @@ def top_k_stats(scores: np.ndarray, k: int = COHORT_TOP_K) -> tuple[np.ndarray, 
     return top.mean(axis=1, keepdims=True), top.std(axis=1, keepdims=True) + 1e-6
 
 
-def template_cohort_stats(matrix: np.ndarray, k: int = COHORT_TOP_K) -> tuple[np.ndarray, np.ndarray]:
+def template_cohort_stats(matrix: Float32Array, k: int = COHORT_TOP_K) -> tuple[Float32Array, Float32Array]:
     """Per-template (Z-norm) statistics against the cohort, excluding the template itself."""
     rows = cohort_rows(len(matrix))
     cohort = matrix[rows]
@@ -81,13 +82,14 @@ def template_cohort_stats(matrix: np.ndarray, k: int = COHORT_TOP_K) -> tuple[np
     return means, stds
 
 
-def snorm(cosines: np.ndarray, cohort_cosines: np.ndarray, template_mean: np.ndarray,
-          template_std: np.ndarray, k: int = COHORT_TOP_K) -> np.ndarray:
+def snorm(cosines: Float32Array, cohort_cosines: Float32Array, template_mean: Float32Array,
+          template_std: Float32Array, k: int = COHORT_TOP_K) -> Float32Array:
     """S-norm of [M, N] cosines given each probe's cosines to the cohort ([M, C])."""
     probe_mean, probe_std = top_k_stats(cohort_cosines, k)
     probe_z = (cosines - probe_mean) / probe_std
     template_z = (cosines - template_mean[None, :]) / template_std[None, :]
-    return (probe_z + template_z) / 2
+    normalised: Float32Array = (probe_z + template_z) / 2
+    return normalised
 
 
 class Gallery(Generic[K]):
@@ -107,7 +109,7 @@ class Gallery(Generic[K]):
         self.exact_up_to = exact_up_to
         self.prefilter_k = prefilter_k
         self._index = QuantisedIndex(dim)
-        self._template_stats: tuple[np.ndarray, np.ndarray] | None = None
+        self._template_stats: tuple[Float32Array, Float32Array] | None = None
         self._matrix = np.zeros((max(1, initial_capacity), dim), dtype=np.float32)
         self._ids: list[K] = []
         self._row_of: dict[K, int] = {}
@@ -129,13 +131,13 @@ class Gallery(Generic[K]):
         return "snorm" if self.normalises else "cosine"
 
     @property
-    def matrix(self) -> np.ndarray:
+    def matrix(self) -> Float32Array:
         """A read-only view of the live rows."""
         view = self._matrix[: len(self._ids)]
         view.flags.writeable = False
         return view
 
-    def add(self, template_id: K, template: np.ndarray) -> None:
+    def add(self, template_id: K, template: Float32Array) -> None:
         """Add or replace a template. It is L2-normalised on the way in."""
         vector = _normalised(np.asarray(template, dtype=np.float32).reshape(-1), self.dim)
         self._template_stats = None
@@ -151,7 +153,7 @@ class Gallery(Generic[K]):
         self._ids.append(template_id)
         self._index.mark(row)
 
-    def add_many(self, items: Iterable[tuple[K, np.ndarray]]) -> None:
+    def add_many(self, items: Iterable[tuple[K, Float32Array]]) -> None:
         """Add or replace many templates at once (vectorised; a later duplicate id wins)."""
         pairs = items if isinstance(items, Sequence) else list(items)
         if not pairs:
@@ -164,7 +166,7 @@ class Gallery(Generic[K]):
             raise ValueError(f"templates must each have {self.dim} values") from error
         self.add_matrix([template_id for template_id, _ in pairs], templates)
 
-    def add_matrix(self, ids: Sequence[K], templates: np.ndarray) -> None:
+    def add_matrix(self, ids: Sequence[K], templates: Float32Array) -> None:
         """Bulk load: ``templates[i]`` ([N, dim]) under ``ids[i]``. All are validated before any is
         added; each is L2-normalised; a later duplicate id wins, as with repeated ``add``."""
         vectors = np.asarray(templates, dtype=np.float32)
@@ -223,17 +225,18 @@ class Gallery(Generic[K]):
         self._ids.clear()
         self._row_of.clear()
 
-    def cosines(self, probes: np.ndarray) -> np.ndarray:
+    def cosines(self, probes: Float32Array) -> Float32Array:
         """Cosine of each probe [M,128] (or [128]) against every template -> [M, len]."""
         queries = np.atleast_2d(np.asarray(probes, dtype=np.float32))
         live = self._matrix[: len(self._ids)]
         if len(queries) == 1:
             # numpy's own SIMD loop, not BLAS: a multi-threaded BLAS gemv spins its threads and is
             # 10-20x slower on a loaded host; one pass over the gallery is memory-bound anyway.
-            return np.einsum("ij,j->i", live, queries[0])[None, :]
+            single: Float32Array = np.einsum("ij,j->i", live, queries[0])[None, :]
+            return single
         return (live @ queries.T).T
 
-    def scores(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def scores(self, probes: Float32Array) -> tuple[Float32Array, Float32Array]:
         """(cosines, comparison scores) [M, len]; the scores are S-normalised when ``normalises``."""
         cosines = self.cosines(probes)
         if not self.normalises:
@@ -244,7 +247,7 @@ class Gallery(Generic[K]):
         rows = cohort_rows(len(self._ids))
         return cosines, snorm(cosines, cosines[:, rows], *self._template_stats)
 
-    def search(self, probe: np.ndarray, k: int = 1) -> list[Candidate[K]]:
+    def search(self, probe: Float32Array, k: int = 1) -> list[Candidate[K]]:
         """The k most similar templates to one probe, best first."""
         return self.search_many(np.asarray(probe).reshape(1, -1), k)[0]
 
@@ -263,7 +266,7 @@ class Gallery(Generic[K]):
         if self.uses_prefilter:
             self._index.refresh(self._matrix[: len(self._ids)])
 
-    def search_many(self, probes: np.ndarray, k: int = 1) -> list[list[Candidate[K]]]:
+    def search_many(self, probes: Float32Array, k: int = 1) -> list[list[Candidate[K]]]:
         """Top-k for each of several probes (one matrix product for the batch)."""
         size = len(self._ids)
         queries = np.atleast_2d(np.asarray(probes, dtype=np.float32))
@@ -285,7 +288,7 @@ class Gallery(Generic[K]):
             results.append([Candidate(self._ids[c], float(cos_row[c]), float(row[c])) for c in ordered])
         return results
 
-    def _search_prefiltered(self, queries: np.ndarray, k: int) -> list[list[Candidate[K]]]:
+    def _search_prefiltered(self, queries: Float32Array, k: int) -> list[list[Candidate[K]]]:
         live = self._matrix[: len(self._ids)]
         self._index.refresh(live)
         proposals = self._index.candidates(queries, self.prefilter_k)
@@ -298,7 +301,7 @@ class Gallery(Generic[K]):
         return results
 
 
-def _normalised(vector: np.ndarray, dim: int) -> np.ndarray:
+def _normalised(vector: Float32Array, dim: int) -> Float32Array:
     if vector.shape != (dim,):
         raise ValueError(f"template must have {dim} values, got {vector.shape}")
     if not np.all(np.isfinite(vector)):

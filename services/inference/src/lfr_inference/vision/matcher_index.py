@@ -32,13 +32,15 @@ import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from lfr_inference.arrays import Float32Array, IndexArray, Int8Array, Int32Array, UInt8Array
+
 BLOCK_ROWS = 1 << 16
 RESIDUAL_VARIANCE = 1e-5
 _SCORE_FLOOR = np.iinfo(np.int32).min
 _GROUP = 64  # rows per group in the two-level top-k selection
 
 
-def _block_session(codes: np.ndarray) -> ort.InferenceSession:
+def _block_session(codes: Int8Array) -> ort.InferenceSession:
     """A session computing int32 ``A [M, dim] (uint8, zero point 128) @ codes [dim, rows] (int8)``."""
     dim, rows = codes.shape
     node = helper.make_node("MatMulInteger", ["probe", "codes", "probe_zero"], ["scores"])
@@ -70,9 +72,9 @@ class QuantisedIndex:
         self.dim = dim
         self.block_rows = block_rows
         self._lock = threading.Lock()
-        self._mean: np.ndarray | None = None
-        self._axes: np.ndarray | None = None  # [dim, kept] orthonormal columns
-        self._scale: np.ndarray | None = None
+        self._mean: Float32Array | None = None
+        self._axes: Float32Array | None = None  # [dim, kept] orthonormal columns
+        self._scale: Float32Array | None = None
         self._stats_size = 0
         self._sessions: list[ort.InferenceSession] = []
         self._block_sizes: list[int] = []  # rows each block was built with
@@ -102,7 +104,7 @@ class QuantisedIndex:
             self._mean = self._scale = self._axes = None
             self._size = 0
 
-    def refresh(self, live: np.ndarray) -> None:
+    def refresh(self, live: Float32Array) -> None:
         """Bring the index up to date with the gallery's live rows (rebuilds stale blocks only)."""
         with self._lock:
             size = len(live)
@@ -128,7 +130,7 @@ class QuantisedIndex:
             if rebuilt or size != self._size:
                 self._bind(size)
 
-    def _fit(self, live: np.ndarray) -> None:
+    def _fit(self, live: Float32Array) -> None:
         # 20,000 rows pin a 128-d covariance down well; more only slows a rebuild
         sample = live[np.linspace(0, len(live) - 1, min(len(live), 20_000)).astype(np.int64)]
         self._mean = sample.mean(axis=0).astype(np.float32)
@@ -149,7 +151,7 @@ class QuantisedIndex:
         self._stats_size = len(live)
         self._stale = set(range(len(self._sessions)))
 
-    def _codes(self, rows: np.ndarray) -> np.ndarray:
+    def _codes(self, rows: Float32Array) -> Int8Array:
         assert self._mean is not None and self._scale is not None and self._axes is not None
         codes = np.empty((self.kept_axes, len(rows)), np.int8)  # [axes, rows]: the kernel's layout
         for start in range(0, len(rows), 8192):  # bounded temporaries
@@ -173,15 +175,15 @@ class QuantisedIndex:
             self._binding.append(binding)
         self._size = size
 
-    def quantise_probes(self, probes: np.ndarray) -> np.ndarray:
+    def quantise_probes(self, probes: Float32Array) -> UInt8Array:
         assert self._scale is not None and self._axes is not None
         rotated = probes @ self._axes if self.kept_axes < self.dim else probes
         folded = rotated * self._scale
         peak = np.abs(folded).max(axis=1, keepdims=True)
-        codes = np.rint(folded * (127 / np.maximum(peak, 1e-30))) + 128
-        return codes.astype(np.uint8)
+        codes: UInt8Array = (np.rint(folded * (127 / np.maximum(peak, 1e-30))) + 128).astype(np.uint8)
+        return codes
 
-    def candidates(self, probes: np.ndarray, k: int) -> np.ndarray:
+    def candidates(self, probes: Float32Array, k: int) -> IndexArray:
         """Rows of the ``k`` best prefilter scores for each probe ([M, min(k, size)], unordered).
 
         The caller must have called ``refresh`` with the current live rows."""
@@ -197,7 +199,7 @@ class QuantisedIndex:
         return out
 
 
-def _top_rows(scores: np.ndarray, size: int, k: int) -> np.ndarray:
+def _top_rows(scores: Int32Array, size: int, k: int) -> IndexArray:
     """Exact top-k of ``scores[:size]`` without a full partition: the best rows lie in the k groups
     of ``_GROUP`` rows with the highest group maxima (each such row's group has a maximum at least
     that high, and at most k groups can hold a top-k row)."""
@@ -209,4 +211,5 @@ def _top_rows(scores: np.ndarray, size: int, k: int) -> np.ndarray:
     best_groups = np.argpartition(groups, len(groups) - k)[len(groups) - k :]
     rows = (best_groups[:, None] * _GROUP + np.arange(_GROUP)).ravel()
     rows = rows[rows < size]
-    return rows[np.argpartition(scores[rows], len(rows) - k)[len(rows) - k :]]
+    best: IndexArray = rows[np.argpartition(scores[rows], len(rows) - k)[len(rows) - k :]]
+    return best

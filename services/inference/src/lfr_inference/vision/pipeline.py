@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lfr_inference.arrays import Float32Array, UInt8Array
 from lfr_inference.vision.backends import EMBEDDER, InferenceBackend
 from lfr_inference.vision.chips import CHIP_SIZE, extract_chip
 from lfr_inference.vision.detector import Detection, DetectorConfig, MtcnnDetector
@@ -33,8 +34,8 @@ DETECTED, EMBEDDED = "detected", "embedded"
 class FaceObservation:
     detection: Detection
     quality: QualityVerdict
-    chip: np.ndarray  # (150, 150, 3) uint8, aligned
-    embedding: np.ndarray  # (128,) float32, L2-normalised
+    chip: UInt8Array  # (150, 150, 3), aligned
+    embedding: Float32Array  # (128,), L2-normalised
 
 
 @dataclass
@@ -59,7 +60,7 @@ class FacePipeline:
         self.flip_average = flip_average  # as `Embedder(flip_average=True)`: chip and mirror, averaged
         self.tally: Counter[str] = Counter()
 
-    async def embed(self, chips: np.ndarray) -> np.ndarray:
+    async def embed(self, chips: UInt8Array) -> Float32Array:
         """Aligned chips (N, 150, 150, 3) uint8 -> (N, 128) float32 L2-normalised embeddings."""
         if len(chips) == 0:
             return np.zeros((0, 128), dtype=np.float32)
@@ -77,11 +78,11 @@ class FacePipeline:
             embeddings = l2_normalise(embeddings[:count] + embeddings[count:])
         return embeddings
 
-    async def process(self, frames: Sequence[np.ndarray]) -> list[FrameFaces]:
+    async def process(self, frames: Sequence[UInt8Array]) -> list[FrameFaces]:
         """Detect, gate, align and embed the faces of a batch of uint8 RGB frames (H, W, 3)."""
         detections = await self.detector.detect_batch(frames)
         results = [FrameFaces() for _ in frames]
-        pending: list[tuple[int, Detection, QualityVerdict, np.ndarray]] = []
+        pending: list[tuple[int, Detection, QualityVerdict, UInt8Array]] = []
         for index, (frame, frame_detections) in enumerate(zip(frames, detections, strict=True)):
             for detection in frame_detections:
                 self.tally[DETECTED] += 1
@@ -100,5 +101,5 @@ class FacePipeline:
         self.tally[EMBEDDED] += len(pending)
         return results
 
-    async def process_frame(self, frame: np.ndarray) -> FrameFaces:
+    async def process_frame(self, frame: UInt8Array) -> FrameFaces:
         return (await self.process([frame]))[0]

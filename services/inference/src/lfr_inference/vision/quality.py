@@ -24,6 +24,7 @@ from enum import StrEnum
 import cv2
 import numpy as np
 
+from lfr_inference.arrays import Float32Array, UInt8Array
 from lfr_inference.vision.detector import Detection
 
 _SHARPNESS_SIDE = 96
@@ -60,7 +61,7 @@ class QualityVerdict:
         return self.accepted
 
 
-def sharpness(image_rgb: np.ndarray, box: np.ndarray) -> float:
+def sharpness(image_rgb: UInt8Array, box: Float32Array) -> float:
     h, w = image_rgb.shape[:2]
     x1, y1 = max(int(box[0]), 0), max(int(box[1]), 0)
     x2, y2 = min(int(math.ceil(box[2])), w), min(int(math.ceil(box[3])), h)
@@ -71,7 +72,7 @@ def sharpness(image_rgb: np.ndarray, box: np.ndarray) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
-def pose(landmarks5: np.ndarray) -> tuple[float, float, float]:
+def pose(landmarks5: Float32Array) -> tuple[float, float, float]:
     """(yaw proxy, roll in degrees, pitch proxy) from MTCNN-ordered landmarks."""
     left_eye, right_eye, nose, mouth_left, mouth_right = np.asarray(landmarks5, dtype=np.float64)
     eye_vector = right_eye - left_eye
@@ -97,7 +98,7 @@ def _landmarks_inside(detection: Detection, image_shape: tuple[int, ...]) -> boo
 
 
 def assess(
-    image_rgb: np.ndarray, detection: Detection, config: QualityConfig | None = None
+    image_rgb: UInt8Array, detection: Detection, config: QualityConfig | None = None
 ) -> QualityVerdict:
     config = config or QualityConfig()
     face_px = min(detection.width, detection.height)
