@@ -17,5 +17,6 @@ FloatArray = npt.NDArray[np.floating[Any]]  # whichever float width the caller h
 UInt8Array = npt.NDArray[np.uint8]  # images (RGB, H x W x 3) and int8-offset probes
 Int8Array = npt.NDArray[np.int8]
 Int32Array = npt.NDArray[np.int32]
+Int64Array = npt.NDArray[np.int64]
 IndexArray = npt.NDArray[np.intp]  # row indices
 BoolArray = npt.NDArray[np.bool_]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lfr_inference.arrays import UInt8Array
 from lfr_inference.vision.chips import CHIP_SIZE
 from lfr_inference.vision.embedder import EMBEDDING_DIM, Embedder
 from lfr_inference.vision.matcher import Gallery
@@ -45,7 +46,7 @@ def _random_gallery(size: int, seed: int) -> Gallery[int]:
 
 
 def run_embed_bench(
-    chips: np.ndarray | None = None,
+    chips: UInt8Array | None = None,
     intra_op_num_threads: int = 1,
     gallery_sizes: tuple[int, ...] = (15_000, 1_000_000),
     model_path: Path | None = None,

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from lfr_inference.arrays import Float32Array, UInt8Array
 from lfr_inference.vision.backends import InferenceBackend, OnnxRuntimeBackend
 from lfr_inference.vision.matcher import Gallery
 from lfr_inference.vision.pipeline import FacePipeline
@@ -47,7 +48,7 @@ def _default_images_dir() -> Path:
     return ensure_face_images()
 
 
-def load_frames(images_dir: Path, limit: int = 64) -> list[np.ndarray]:
+def load_frames(images_dir: Path, limit: int = 64) -> list[UInt8Array]:
     paths = sorted(p for p in images_dir.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})[:limit]
     frames = []
     for path in paths:
@@ -79,7 +80,7 @@ async def _timed_async(fn: Callable[[], Awaitable[int]], min_seconds: float = 3.
 
 
 async def bench_pipeline(
-    backend: InferenceBackend, frames: list[np.ndarray], min_seconds: float = 3.0
+    backend: InferenceBackend, frames: list[UInt8Array], min_seconds: float = 3.0
 ) -> dict[str, float]:
     pipeline = FacePipeline(backend)
     batch = [frames[i % len(frames)] for i in range(BATCH)]
@@ -95,11 +96,11 @@ async def bench_pipeline(
     return {"faces_per_s_batch1": faces1 / seconds1, "faces_per_s_batch32": faces32 / seconds32}
 
 
-def _dlib_pipeline() -> tuple[str, Callable[[np.ndarray], int]]:
+def _dlib_pipeline() -> tuple[str, Callable[[UInt8Array], int]]:
     try:
         import face_recognition
 
-        def run_library(frame: np.ndarray) -> int:
+        def run_library(frame: UInt8Array) -> int:
             boxes = face_recognition.face_locations(frame, number_of_times_to_upsample=1, model="hog")
             return len(face_recognition.face_encodings(frame, boxes, num_jitters=1, model="small"))
 
@@ -113,7 +114,7 @@ def _dlib_pipeline() -> tuple[str, Callable[[np.ndarray], int]]:
     predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
     encoder = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
 
-    def run_dlib(frame: np.ndarray) -> int:
+    def run_dlib(frame: UInt8Array) -> int:
         faces = 0
         for rect in detector(frame, 1):
             encoder.compute_face_descriptor(frame, predictor(frame, rect), 1)
@@ -123,18 +124,19 @@ def _dlib_pipeline() -> tuple[str, Callable[[np.ndarray], int]]:
     return "dlib (face_recognition's calls)", run_dlib
 
 
-def bench_baseline(frames: list[np.ndarray], min_seconds: float = 3.0) -> tuple[str, float]:
+def bench_baseline(frames: list[UInt8Array], min_seconds: float = 3.0) -> tuple[str, float]:
     name, run = _dlib_pipeline()
     seconds, faces = _timed(lambda: sum(run(f) for f in frames), min_seconds)
     return name, faces / seconds
 
 
-def _random_templates(rng: np.random.Generator, size: int) -> np.ndarray:
+def _random_templates(rng: np.random.Generator, size: int) -> Float32Array:
     templates = rng.standard_normal((size, 128), dtype=np.float32)
-    return templates / np.linalg.norm(templates, axis=1, keepdims=True)
+    normalised: Float32Array = templates / np.linalg.norm(templates, axis=1, keepdims=True)
+    return normalised
 
 
-def _dlib_like_templates(rng: np.random.Generator, size: int) -> np.ndarray:
+def _dlib_like_templates(rng: np.random.Generator, size: int) -> Float32Array:
     """Shaped like the dlib embedder's templates on LFW: a common offset (median impostor cosine ~0.84)
     and a 78-dimensional span with a decaying spectrum."""
     basis = np.linalg.qr(rng.standard_normal((128, 78)))[0].astype(np.float32)
@@ -146,7 +148,8 @@ def _dlib_like_templates(rng: np.random.Generator, size: int) -> np.ndarray:
         rows = min(65_536, size - start)
         coords = rng.standard_normal((rows, 78), dtype=np.float32) * spread
         templates[start : start + rows] = offset + coords @ basis.T
-    return templates / np.linalg.norm(templates, axis=1, keepdims=True)
+    normalised: Float32Array = templates / np.linalg.norm(templates, axis=1, keepdims=True)
+    return normalised
 
 
 def bench_match(sizes: tuple[int, ...] = (15_000, 1_000_000), repeats: int = 60) -> dict[str, float]:
@@ -164,7 +167,7 @@ def bench_match(sizes: tuple[int, ...] = (15_000, 1_000_000), repeats: int = 60)
     return out
 
 
-def _bench_gallery(key: str, templates: np.ndarray, rng: np.random.Generator, repeats: int
+def _bench_gallery(key: str, templates: Float32Array, rng: np.random.Generator, repeats: int
                    ) -> dict[str, float]:
     size = len(templates)
     out: dict[str, float] = {}

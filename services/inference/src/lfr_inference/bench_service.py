@@ -31,6 +31,7 @@ from lfr_inference.app.events_out import EventWriter
 from lfr_inference.app.galleries import GalleryRegistry
 from lfr_inference.app.ports import DataKey, GallerySnapshot, GalleryTemplate
 from lfr_inference.app.recognition import Recognition, RecognitionConfig
+from lfr_inference.arrays import Float32Array, UInt8Array
 from lfr_inference.domain.deployment_state import DeploymentState
 from lfr_inference.vision.backends import OnnxRuntimeBackend
 from lfr_inference.vision.calibration import Calibration
@@ -50,7 +51,7 @@ class _Keys:
 
 
 class _Gallery:
-    def __init__(self, watchlist_face: np.ndarray, size: int) -> None:
+    def __init__(self, watchlist_face: Float32Array, size: int) -> None:
         self.face, self.size = watchlist_face, size
 
     async def fetch(self, deployment_id: str) -> GallerySnapshot:
@@ -68,7 +69,7 @@ class _TimedRecognition(Recognition):
     processed_ms: list[float]
     alert_ms: list[float]
 
-    async def _recognise(self, header: FrameHeader, frame: np.ndarray, result: FrameFaces) -> None:
+    async def _recognise(self, header: FrameHeader, frame: UInt8Array, result: FrameFaces) -> None:
         before = self._total(header.deployment_id).matches
         await super()._recognise(header, frame, result)
         latency = (time.time_ns() - header.captured_at_ns) / 1e6
@@ -76,7 +77,7 @@ class _TimedRecognition(Recognition):
         (self.alert_ms if alerted else self.processed_ms).append(latency)
 
 
-def _frame(head: np.ndarray | None, x: int, seed: int) -> bytes:
+def _frame(head: UInt8Array | None, x: int, seed: int) -> bytes:
     rng = np.random.default_rng(seed)
     frame = np.full((480, 640, 3), 90, np.uint8) + rng.integers(0, 20, (480, 640, 3), dtype=np.uint8)
     if head is not None:

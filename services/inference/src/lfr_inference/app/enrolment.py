@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from lfr_platform.images import ImageLimits, accept_image
 
+from lfr_inference.arrays import UInt8Array
 from lfr_inference.vision.chips import extract_chip
 from lfr_inference.vision.detector import DetectorConfig
 from lfr_inference.vision.pipeline import FacePipeline
@@ -68,7 +68,7 @@ class Enroller:
         finally:
             rgb.fill(0)
 
-    async def _enrol_pixels(self, rgb: np.ndarray) -> EnrolledTemplate | Refusal:
+    async def _enrol_pixels(self, rgb: UInt8Array) -> EnrolledTemplate | Refusal:
         (detections,) = await self._pipeline.detector.detect_batch([rgb])
         if not detections:
             return Refusal("no_face", "No face was found in the image.")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
 from lfr_platform.data_keys import DataKey
 from lfr_platform.data_keys import DataKeySource as DataKeys  # raises lfr_platform.crypto.DataKeyError
+
+from lfr_inference.arrays import Float32Array
 
 __all__ = ["DataKey", "DataKeys", "GallerySnapshot", "GallerySource", "GalleryTemplate"]
 
@@ -15,7 +16,7 @@ __all__ = ["DataKey", "DataKeys", "GallerySnapshot", "GallerySource", "GalleryTe
 @dataclass(frozen=True)
 class GalleryTemplate:
     entry_id: str
-    template: np.ndarray  # (128,) float32; biometric: lives only in memory
+    template: Float32Array  # (128,); biometric: lives only in memory
     category: str = ""
 
 

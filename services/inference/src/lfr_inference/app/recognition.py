@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 import cv2
 import numpy as np
@@ -33,6 +34,7 @@ from lfr_inference.app.deployments import DeploymentRegistry
 from lfr_inference.app.events_out import EventWriter
 from lfr_inference.app.galleries import GalleryRegistry, LiveGallery
 from lfr_inference.app.ports import DataKeys
+from lfr_inference.arrays import Float32Array, UInt8Array
 from lfr_inference.domain.events import SYSTEM_ACTOR, SYSTEM_ROLE, FaceMatched, FacesProcessedTallied, Tally
 from lfr_inference.domain.tracking import CameraTracker, Track
 from lfr_inference.vision.pipeline import FaceObservation, FacePipeline, FrameFaces
@@ -71,14 +73,15 @@ class DeploymentTotals:
     dropped_reasons: dict[str, int] = field(default_factory=dict)
 
 
-def decode_frame(jpeg: bytes, roi: Sequence[tuple[float, float]] | None) -> np.ndarray | None:
+def decode_frame(jpeg: bytes, roi: Sequence[tuple[float, float]] | None) -> UInt8Array | None:
     """JPEG -> RGB, with everything outside the zone of recognition (fractions of the frame) blacked out:
     faces there are never even detected. (Ingest's contract says faces whose centre is outside are
     ignored; masking is stricter, at the cost of a face straddling the border being cut.)"""
     bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         return None
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    # cv2's hints type every image as integer-or-float; a decoded JPEG is uint8.
+    rgb = cast(UInt8Array, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     bgr.fill(0)
     if roi is not None and not _whole_frame(roi):
         height, width = rgb.shape[:2]
@@ -96,7 +99,7 @@ def _whole_frame(roi: Sequence[tuple[float, float]]) -> bool:
     )
 
 
-def crop_jpeg(frame: np.ndarray, box: np.ndarray, margin: float) -> bytes:
+def crop_jpeg(frame: UInt8Array, box: Float32Array, margin: float) -> bytes:
     h, w = frame.shape[:2]
     x1, y1, x2, y2 = (float(v) for v in box)
     mx, my = (x2 - x1) * margin, (y2 - y1) * margin
@@ -261,7 +264,7 @@ class Recognition:
         headers = [h for h, _ in opened]
         decoded = await asyncio.to_thread(lambda: [decode_frame(jpeg, h.roi) for h, jpeg in opened])
         opened.clear()  # plaintext JPEGs released
-        frames: list[tuple[FrameHeader, np.ndarray]] = []
+        frames: list[tuple[FrameHeader, UInt8Array]] = []
         for header, frame in zip(headers, decoded, strict=True):
             if frame is None:
                 self._drop(header, "undecodable")
@@ -278,7 +281,7 @@ class Recognition:
             for (_, frame), result in zip(frames, results, strict=True):
                 _wipe(frame, result.faces)
 
-    async def _recognise(self, header: FrameHeader, frame: np.ndarray, result: FrameFaces) -> None:
+    async def _recognise(self, header: FrameHeader, frame: UInt8Array, result: FrameFaces) -> None:
         tally = self._tally(header.deployment_id, header.camera_id)
         total = self._total(header.deployment_id)
         rejected = sum(result.rejected.values())
@@ -327,7 +330,7 @@ class Recognition:
     async def _emit(
         self,
         header: FrameHeader,
-        frame: np.ndarray,
+        frame: UInt8Array,
         face: FaceObservation,
         track: Track,
         entry_id: str,
@@ -407,7 +410,7 @@ class Recognition:
                 log.error("tally flush failed: %s", type(error).__name__)
 
 
-def _wipe(frame: np.ndarray, faces: Sequence[FaceObservation]) -> None:
+def _wipe(frame: UInt8Array, faces: Sequence[FaceObservation]) -> None:
     """Overwrite the pixels, chips, landmarks and embeddings of a processed frame in place, so nothing
     of them lingers in freed memory."""
     frame.fill(0)

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lfr_inference.arrays import Float32Array
+
 
 @dataclass
 class Track:
     track_id: str
-    box: np.ndarray  # (x1, y1, x2, y2) of the last detection
+    box: Float32Array  # (x1, y1, x2, y2) of the last detection
     first_seen: float
     last_seen: float
     observations: int = 1
@@ -30,7 +32,7 @@ class Track:
     events_recorded: int = 0  # version of the track's `sighting` stream
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
+def iou(a: Float32Array, b: Float32Array) -> float:
     x1, y1 = max(a[0], b[0]), max(a[1], b[1])
     x2, y2 = min(a[2], b[2]), min(a[3], b[3])
     inter = max(0.0, float(x2 - x1)) * max(0.0, float(y2 - y1))
@@ -38,7 +40,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _centre_distance_in_widths(a: np.ndarray, b: np.ndarray) -> float:
+def _centre_distance_in_widths(a: Float32Array, b: Float32Array) -> float:
     ca, cb = (a[:2] + a[2:]) / 2, (b[:2] + b[2:]) / 2
     width = max(float(a[2] - a[0]), float(b[2] - b[0]), 1.0)
     return float(np.hypot(*(ca - cb))) / width
@@ -66,7 +68,7 @@ class CameraTracker:
             del self.tracks[track.track_id]
         return gone
 
-    def update(self, now: float, boxes: Sequence[np.ndarray]) -> list[Track]:
+    def update(self, now: float, boxes: Sequence[Float32Array]) -> list[Track]:
         """Assign each box (one frame's detections) to a track; returns the track of each box."""
         self.expire(now)
         candidates = list(self.tracks.values())

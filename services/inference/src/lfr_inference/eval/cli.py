@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from lfr_inference.arrays import BoolArray, Float32Array, Float64Array, IndexArray
 from lfr_inference.eval import datasets, identification, plots, verification
 from lfr_inference.eval.extract import DEFAULT_CACHE, Extractor, FaceRecord, embeddings_of
 from lfr_inference.eval.scoring import SCORE_KINDS, gallery_scores
@@ -87,7 +88,7 @@ def verify(
 
 def _score_matrices(
     protocol: datasets.IdentificationSet, records: dict[Path, FaceRecord], flip: bool, kind: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[Float64Array, Float64Array, IndexArray, BoolArray, BoolArray, BoolArray]:
     """(mated x gallery scores, non-mated x gallery scores, mate index, gallery/mated/non-mated found)."""
     gallery_ids = [identity for identity, _ in protocol.gallery]
     index_of = {identity: i for i, identity in enumerate(gallery_ids)}
@@ -113,7 +114,7 @@ def _identify_scores(
 
 def _protocol_impostor_genuine(
     protocol: datasets.IdentificationSet, records: dict[Path, FaceRecord], flip: bool, kind: str,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[Float32Array, Float32Array]:
     """Every probe-vs-gallery comparison of the protocol: non-mated probes against all entries and
     mated probes against all other entries are impostor comparisons; mated against own are genuine."""
     mated, non_mated, mate, g_ok, m_ok, n_ok = _score_matrices(protocol, records, flip, kind)
@@ -147,7 +148,7 @@ def _subgroups(
 
 def _impostor_genuine(
     records: list[FaceRecord], identities: list[str], flip: bool
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[Float32Array, Float32Array]:
     """All cross-identity (impostor) and same-identity (genuine) cosine scores of detected faces."""
     ok = [i for i, r in enumerate(records) if r.found]
     matrix = embeddings_of([records[i] for i in ok], flip)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from lfr_inference.arrays import Float32Array, FloatArray, UInt8Array
 from lfr_inference.vision import chips as chip_module
 from lfr_inference.vision.embedder import EMBEDDING_DIM, Embedder
 
@@ -48,20 +49,21 @@ DLIB5_TEMPLATE = ((0.25 + _DLIB5_UNIT) / 1.5 * 150).astype(np.float32)
 @dataclass
 class FaceRecord:
     found: bool
-    embedding: np.ndarray  # (128,) L2-normalised; zeros when not found
-    embedding_flip: np.ndarray  # mirrored chip's embedding (zeros when not computed)
+    embedding: Float32Array  # (128,) L2-normalised; zeros when not found
+    embedding_flip: Float32Array  # mirrored chip's embedding (zeros when not computed)
     norm: float = 0.0
-    landmarks: np.ndarray | None = None  # (5, 2) in the pipeline's own landmark convention
-    dlib_landmarks: np.ndarray | None = None  # dlib 5-point landmarks (dlib pipeline only)
+    landmarks: Float32Array | None = None  # (5, 2) in the pipeline's own landmark convention
+    dlib_landmarks: Float32Array | None = None  # dlib 5-point landmarks (dlib pipeline only)
     box_px: float = 0.0
 
 
-def load_rgb(path: Path) -> np.ndarray:
+def load_rgb(path: Path) -> UInt8Array:
     with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+        rgb: UInt8Array = np.asarray(image.convert("RGB"))
+    return rgb
 
 
-def _central(boxes: Sequence[np.ndarray], shape: tuple[int, ...]) -> int | None:
+def _central(boxes: Sequence[Float32Array], shape: tuple[int, ...]) -> int | None:
     if not boxes:
         return None
     centre = np.array([shape[1] / 2, shape[0] / 2])
@@ -84,7 +86,7 @@ class DlibReference:
         # dlib ships no type information; the network is built on first use (it is large).
         self._net: Any = None
 
-    def landmarks(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def landmarks(self, image: UInt8Array) -> tuple[Float32Array, Float32Array] | None:
         """(box x1y1x2y2, 5x2 landmarks) of the most central HOG face, or None."""
         rects = list(self.detector(image, 1))
         boxes = [np.array([r.left(), r.top(), r.right(), r.bottom()], dtype=np.float32) for r in rects]
@@ -95,13 +97,13 @@ class DlibReference:
         points = np.array([[shape.part(i).x, shape.part(i).y] for i in range(5)], dtype=np.float32)
         return boxes[index], points
 
-    def chip(self, image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    def chip(self, image: UInt8Array, points: Float32Array) -> UInt8Array:
         d = self.dlib
         rect = d.rectangle(0, 0, image.shape[1] - 1, image.shape[0] - 1)
         shape = d.full_object_detection(rect, [d.point(int(x), int(y)) for x, y in points])
         return np.asarray(d.get_face_chip(image, shape, size=150, padding=0.25))
 
-    def descriptor(self, chip: np.ndarray) -> np.ndarray:
+    def descriptor(self, chip: UInt8Array) -> Float32Array:
         if self._net is None:
             self._net = self.dlib.face_recognition_model_v1(str(self._net_path))
         return np.asarray(self._net.compute_face_descriptor(chip), dtype=np.float32)
@@ -114,7 +116,7 @@ class MtcnnLandmarks:
 
         self.detector = MtcnnDetector(OnnxRuntimeBackend(models=(PNET, RNET, ONET), intra_op_threads=1))
 
-    def landmarks(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def landmarks(self, image: UInt8Array) -> tuple[Float32Array, Float32Array] | None:
         detections = asyncio.run(self.detector.detect(image))
         index = _central([d.box for d in detections], image.shape)
         if index is None:
@@ -140,7 +142,7 @@ class Extractor:
         embedder: Embedder | None = None,
         cache_dir: Path | None = DEFAULT_CACHE,
         reference_net: bool = False,
-        template: np.ndarray | None = None,
+        template: FloatArray | None = None,
     ) -> None:
         if pipeline not in ("lfr", "dlib"):
             raise ValueError("pipeline must be 'lfr' or 'dlib'")
@@ -208,7 +210,7 @@ class Extractor:
             self.save_cache()
         return out
 
-    def _compute(self, image: np.ndarray) -> FaceRecord:
+    def _compute(self, image: UInt8Array) -> FaceRecord:
         zeros = np.zeros(EMBEDDING_DIM, np.float32)
         if self.pipeline == "dlib":
             found = self.dlib.landmarks(image)
@@ -241,7 +243,7 @@ class Extractor:
                           float(box[2] - box[0]))
 
 
-def embeddings_of(records: Sequence[FaceRecord], flip: bool) -> np.ndarray:
+def embeddings_of(records: Sequence[FaceRecord], flip: bool) -> Float32Array:
     """Stack records' embeddings ([N,128]); with ``flip``, the normalised mean of chip and mirror."""
     matrix = np.stack([r.embedding for r in records]).astype(np.float32)
     if flip:

@@ -17,13 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from lfr_inference.arrays import Float32Array, Float64Array
 from lfr_inference.eval.extract import DLIB5_TEMPLATE, DlibReference, MtcnnLandmarks, load_rgb
 from lfr_inference.vision.chips import similarity_transform
 
 
-def mtcnn_points_on_dlib_chip(mtcnn_points: np.ndarray, dlib_points: np.ndarray) -> np.ndarray:
+def mtcnn_points_on_dlib_chip(mtcnn_points: Float32Array, dlib_points: Float32Array) -> Float64Array:
     matrix = similarity_transform(dlib_points, DLIB5_TEMPLATE)
-    return np.asarray(mtcnn_points, np.float64) @ matrix[:, :2].T + matrix[:, 2]
+    on_chip: Float64Array = np.asarray(mtcnn_points, np.float64) @ matrix[:, :2].T + matrix[:, 2]
+    return on_chip
 
 
 def fit(paths: list[Path]) -> dict[str, object]:

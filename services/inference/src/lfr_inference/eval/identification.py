@@ -17,6 +17,8 @@ from typing import TypedDict
 
 import numpy as np
 
+from lfr_inference.arrays import BoolArray, Float64Array, FloatArray, IndexArray
+
 TARGET_FPIRS = ("0.01", "0.001", "0.0001")
 
 
@@ -31,14 +33,14 @@ class FpirThreshold(TypedDict):
 
 @dataclass(frozen=True)
 class OpenSetScores:
-    mated_best_other: np.ndarray  # best score among other identities, per mated probe
-    mated_own: np.ndarray  # score against own gallery template (-inf if not enrolled/detected)
-    non_mated_best: np.ndarray  # best gallery score per non-mated probe (-inf if no face)
+    mated_best_other: Float64Array  # best score among other identities, per mated probe
+    mated_own: Float64Array  # score against own gallery template (-inf if not enrolled/detected)
+    non_mated_best: Float64Array  # best gallery score per non-mated probe (-inf if no face)
 
 
 def open_set_scores(
-    scores: np.ndarray, mated_gallery_index: np.ndarray, non_mated_scores: np.ndarray,
-    gallery_ok: np.ndarray, mated_ok: np.ndarray, non_mated_ok: np.ndarray,
+    scores: FloatArray, mated_gallery_index: IndexArray, non_mated_scores: FloatArray,
+    gallery_ok: BoolArray, mated_ok: BoolArray, non_mated_ok: BoolArray,
 ) -> OpenSetScores:
     """scores: [mated, gallery] score matrix; non_mated_scores: [non_mated, gallery]. Scores are held
     in float64 so that a threshold "just above" a score survives comparison."""
@@ -66,7 +68,7 @@ def fpir_at(s: OpenSetScores, threshold: float) -> float:
     return float(np.mean(s.non_mated_best >= threshold)) if len(s.non_mated_best) else 0.0
 
 
-def threshold_for_fpir(non_mated_best: np.ndarray, target: float) -> tuple[float, bool, int]:
+def threshold_for_fpir(non_mated_best: Float64Array, target: float) -> tuple[float, bool, int]:
     """(threshold, resolvable, false alarms allowed)."""
     finite = np.sort(non_mated_best[np.isfinite(non_mated_best)])[::-1]
     n = len(non_mated_best)
@@ -91,7 +93,7 @@ def summarise(s: OpenSetScores) -> tuple[dict[str, float], dict[str, FpirThresho
     return tpir, thresholds
 
 
-def det_curve(s: OpenSetScores, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
+def det_curve(s: OpenSetScores, points: int = 400) -> tuple[Float64Array, Float64Array]:
     """(FPIR, FNIR) over thresholds spanning the observed scores."""
     finite = np.concatenate([s.non_mated_best, s.mated_own])
     finite = finite[np.isfinite(finite)]

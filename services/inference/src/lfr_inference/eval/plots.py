@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lfr_inference.arrays import BoolArray, Float64Array, FloatArray
+
 
 def _headless() -> None:
     # Imported on first plot: matplotlib is slow to import and only the evaluation CLI draws.
@@ -14,7 +16,7 @@ def _headless() -> None:
     matplotlib.use("Agg")
 
 
-def roc_png(scores: np.ndarray, same: np.ndarray, path: Path, label: str) -> None:
+def roc_png(scores: FloatArray, same: BoolArray, path: Path, label: str) -> None:
     from lfr_inference.eval.verification import roc
 
     far, tar, _ = roc(scores, same)
@@ -34,7 +36,7 @@ def roc_png(scores: np.ndarray, same: np.ndarray, path: Path, label: str) -> Non
     plt.close(fig)
 
 
-def det_png(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
+def det_png(curves: dict[str, tuple[Float64Array, Float64Array]], path: Path) -> None:
     _headless()
     import matplotlib.pyplot as plt
 

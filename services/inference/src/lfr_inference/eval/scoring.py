@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfr_inference.arrays import BoolArray, Float32Array, Float64Array
 from lfr_inference.vision.matcher import Gallery
 
 SCORE_KINDS = ("cosine", "snorm")
 
 
-def gallery_scores(probes: np.ndarray, gallery: np.ndarray, gallery_ok: np.ndarray, kind: str) -> np.ndarray:
+def gallery_scores(
+    probes: Float32Array, gallery: Float32Array, gallery_ok: BoolArray, kind: str
+) -> Float64Array:
     """[P, G] scores of probe embeddings against gallery embeddings; -inf for gallery entries whose
     image had no face (they are not enrolled)."""
     if kind not in SCORE_KINDS:

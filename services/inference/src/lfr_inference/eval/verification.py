@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lfr_inference.arrays import BoolArray, Float64Array, FloatArray, Int64Array
+
 
 @dataclass(frozen=True)
 class VerificationResult:
@@ -18,7 +20,7 @@ class VerificationResult:
     tar_at_far: dict[str, float]
 
 
-def best_threshold(scores: np.ndarray, same: np.ndarray) -> float:
+def best_threshold(scores: FloatArray, same: BoolArray) -> float:
     """The threshold maximising accuracy (midpoint between adjacent sorted scores)."""
     order = np.sort(np.unique(scores))
     candidates = np.concatenate([[order[0] - 1e-6], (order[1:] + order[:-1]) / 2, [order[-1] + 1e-6]])
@@ -31,7 +33,7 @@ def best_threshold(scores: np.ndarray, same: np.ndarray) -> float:
     return float(candidates[int(np.argmax(accuracy))])
 
 
-def roc(scores: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc(scores: FloatArray, same: BoolArray) -> tuple[Float64Array, Float64Array, Float64Array]:
     """(false accept rate, true accept rate, thresholds), thresholds descending."""
     order = np.argsort(-scores, kind="stable")
     labels = same[order]
@@ -43,7 +45,7 @@ def roc(scores: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return np.concatenate([[0.0], far]), np.concatenate([[0.0], tar]), thresholds
 
 
-def ten_fold(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> VerificationResult:
+def ten_fold(scores: FloatArray, same: BoolArray, folds: Int64Array) -> VerificationResult:
     accuracies, thresholds = [], []
     for fold in np.unique(folds):
         train, test = folds != fold, folds == fold
