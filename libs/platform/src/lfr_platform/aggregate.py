@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypedDict, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -61,6 +61,15 @@ def _adapter_for(event_cls: type[DomainEvent]) -> TypeAdapter[Any]:
 
 
 E = TypeVar("E", bound=DomainEvent)
+
+
+class Attribution(TypedDict):
+    """Who decided, in which role, and when: the keywords every aggregate decision takes and records on
+    its event. Handlers build one from the command and the clock and pass it as ``**attribution``."""
+
+    actor: str
+    role: str
+    at: datetime
 
 
 class EventRegistry:

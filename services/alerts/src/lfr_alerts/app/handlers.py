@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from lfr_platform.aggregate import Attribution
 from lfr_platform.clock import Clock, SystemClock, utc
 from lfr_platform.errors import ConcurrencyError, DomainRuleViolation, InvalidInput
 from lfr_platform.eventstore import EventDatabase, EventSourcedRepository, UnitOfWork
@@ -107,20 +108,20 @@ async def _change(
         return view
 
 
-def _who(cmd: c.Command) -> dict[str, str]:
-    return {"actor": cmd.actor, "role": cmd.role}
+def _who(cmd: c.Command, now: datetime) -> Attribution:
+    return {"actor": cmd.actor, "role": cmd.role, "at": now}
 
 
 async def start_review(cmd: c.StartReview, ctx: AlertsContext) -> dict[str, Any]:
-    return await _change(ctx, cmd, lambda a, now: a.start_review(**_who(cmd), at=now))
+    return await _change(ctx, cmd, lambda a, now: a.start_review(**_who(cmd, now)))
 
 
 async def dismiss(cmd: c.DismissAlert, ctx: AlertsContext) -> dict[str, Any]:
-    return await _change(ctx, cmd, lambda a, now: a.dismiss(cmd.reason, cmd.note, **_who(cmd), at=now))
+    return await _change(ctx, cmd, lambda a, now: a.dismiss(cmd.reason, cmd.note, **_who(cmd, now)))
 
 
 async def engage(cmd: c.EngageAlert, ctx: AlertsContext) -> dict[str, Any]:
-    return await _change(ctx, cmd, lambda a, now: a.engage(cmd.note, **_who(cmd), at=now))
+    return await _change(ctx, cmd, lambda a, now: a.engage(cmd.note, **_who(cmd, now)))
 
 
 async def record_outcome(cmd: c.RecordOutcome, ctx: AlertsContext) -> dict[str, Any]:
@@ -128,7 +129,7 @@ async def record_outcome(cmd: c.RecordOutcome, ctx: AlertsContext) -> dict[str, 
         ctx,
         cmd,
         lambda a, now: a.record_outcome(
-            cmd.outcome, cmd.action, cmd.action_detail, cmd.note, **_who(cmd), at=now
+            cmd.outcome, cmd.action, cmd.action_detail, cmd.note, **_who(cmd, now)
         ),
     )
 

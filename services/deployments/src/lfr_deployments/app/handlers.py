@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from lfr_platform.aggregate import Attribution
 from lfr_platform.clock import Clock, SystemClock
 from lfr_platform.errors import DomainRuleViolation
 from lfr_platform.eventstore import EventDatabase, EventSourcedRepository, StoredEvent
@@ -46,7 +46,7 @@ async def _change(
     return stored
 
 
-def _who(svc: DeploymentServices, cmd: c.Command) -> dict[str, Any]:
+def _who(svc: DeploymentServices, cmd: c.Command) -> Attribution:
     return {"actor": cmd.actor, "role": cmd.role, "at": svc.clock.now()}
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
+from lfr_platform.aggregate import Attribution
 from lfr_platform.clock import Clock, SystemClock
 from lfr_platform.errors import DomainRuleViolation, NotFound
 from lfr_platform.eventstore import EventDatabase, UnitOfWork
@@ -277,7 +277,7 @@ class IngestApp:
         self.registry.cameras[camera.id] = camera
         self.on_change()
 
-    def _who(self, cmd: c.Command) -> dict[str, Any]:
+    def _who(self, cmd: c.Command) -> Attribution:
         return {"actor": cmd.actor, "role": cmd.role, "at": self.clock.now()}
 
 

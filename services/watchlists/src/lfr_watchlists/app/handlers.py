@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from lfr_platform.aggregate import Attribution
 from lfr_platform.clock import Clock, SystemClock
 from lfr_platform.errors import ConcurrencyError, DomainRuleViolation
 from lfr_platform.eventstore import EventDatabase, EventSourcedRepository, StoredEvent, UnitOfWork
@@ -37,7 +37,7 @@ class WatchlistServices:
     repository: CatchUpRepository[Watchlist] = field(default_factory=lambda: CatchUpRepository(REPOSITORY))
 
 
-def _who(svc: WatchlistServices, cmd: c.Command) -> dict[str, Any]:
+def _who(svc: WatchlistServices, cmd: c.Command) -> Attribution:
     return {"actor": cmd.actor, "role": cmd.role, "at": svc.clock.now()}
 
 
