@@ -22,14 +22,9 @@ from lfr_platform.telemetry import new_registry
 from lfr_proto.lfr.eventlog.v1 import eventlog_pb2, eventlog_pb2_grpc
 from structlog.testing import capture_logs
 
-from tests.fixtures.pki import Pki
+from tests.fixtures.pki import Pki, service_dns_names
 
 READ_EVENTS = "/lfr.eventlog.v1.EventLog/ReadEvents"
-
-
-def service_names(service: str) -> list[str]:
-    """The DNS names of a service's certificate in deploy/k8s/base/services/<service>.yaml."""
-    return [service, f"{service}.lfr", f"{service}.lfr.svc", f"{service}.lfr.svc.cluster.local"]
 
 
 async def ingest_event_log(tls: TlsSettings) -> tuple[ServiceRuntime, grpc.aio.Server, str]:
@@ -56,7 +51,7 @@ async def pki(tmp_path: Path) -> Pki:
 
 @pytest.fixture
 async def mutual_tls_server(pki: Pki) -> AsyncIterator[tuple[ServiceRuntime, str]]:
-    cert, key = pki.issue("ingest-server", server=True, dns_names=service_names("ingest"))
+    cert, key = pki.issue("ingest-server", server=True, dns_names=service_dns_names("ingest"))
     runtime, server, target = await ingest_event_log(
         TlsSettings(cert_file=cert, key_file=key, ca_file=pki.ca_file)
     )
@@ -93,7 +88,7 @@ async def test_the_allowed_service_is_answered(
     pki: Pki, mutual_tls_server: tuple[ServiceRuntime, str]
 ) -> None:
     _, target = mutual_tls_server
-    reply = await read_events(target, caller(pki, "audit", service_names("audit")))
+    reply = await read_events(target, caller(pki, "audit", service_dns_names("audit")))
     assert reply.service == "ingest"
     assert [e.event_type for e in reply.events] == ["CameraRegistered"]
 
@@ -102,7 +97,7 @@ async def test_another_service_with_a_certificate_from_the_same_ca_is_refused(
     pki: Pki, mutual_tls_server: tuple[ServiceRuntime, str]
 ) -> None:
     runtime, target = mutual_tls_server
-    alerts = caller(pki, "alerts", service_names("alerts"))
+    alerts = caller(pki, "alerts", service_dns_names("alerts"))
     with capture_logs() as logs, pytest.raises(grpc.aio.AioRpcError) as refused:
         await read_events(target, alerts)
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -17,7 +17,7 @@ from lfr_platform.data_keys import GrpcDataKeys, KeysUnavailable
 from lfr_platform.runtime import start_grpc
 from lfr_platform.settings import ServiceSettings, TlsSettings
 
-from tests.fixtures.pki import Pki
+from tests.fixtures.pki import Pki, service_dns_names
 from tests.integration.deployments._harness import RestWorld, rest_world
 from tests.unit.deployments.conftest import DEPLOYMENT
 
@@ -85,8 +85,7 @@ def _tls(cert: tuple[Path, Path] | None, ca: Path) -> dict[str, Any]:
 
 
 def _service_cert(pki: Pki, service: str) -> tuple[Path, Path]:
-    """A client certificate named as cert-manager names the service's (deploy/k8s/base/services)."""
-    return pki.issue(service, server=False, dns_names=[service, f"{service}.lfr", f"{service}.lfr.svc"])
+    return pki.issue(service, server=False, dns_names=service_dns_names(service))
 
 
 async def test_keys_over_mutual_tls_configured_by_settings(tmp_path: Path) -> None:
