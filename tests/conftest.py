@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.rtsp",
     "tests.fixtures.s3",
+    "tests.fixtures.grpc_peers",
 ]

@@ -7,36 +7,31 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import grpc
 import pytest
 from lfr_alerts.bootstrap import build_components
 from lfr_alerts.settings import AlertsSettings
-from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyDestroyed, KeyNotFound, KeyRing
+from lfr_platform.crypto import DataClass, KeyDestroyed, KeyNotFound
 from lfr_platform.data_keys import GrpcDataKeys, KeysUnavailable
-from lfr_proto.lfr.keys.v1 import keys_pb2_grpc
 
-from tests.integration.alerts._env import KeyRingServicer, free_port
+from tests.fixtures.grpc_peers import in_memory_ring, serve_data_keys
+from tests.fixtures.services import free_ports
 
 
 def test_client_built_outside_the_loop_fetches_keys_inside_it(tmp_path: Path) -> None:
-    port = free_port()
+    [port] = free_ports(1)
     settings = AlertsSettings(data_dir=tmp_path, grpc_targets={"deployments": f"127.0.0.1:{port}"})
     keys = build_components(settings).keys  # no event loop runs here, as in bootstrap.build
     assert isinstance(keys, GrpcDataKeys)
-    ring = KeyRing(bytes(range(32)), InMemoryWrappedKeyStore())
-    servicer = KeyRingServicer(ring)
+    ring = in_memory_ring()
 
     async def serve_and_ask() -> None:
-        server = grpc.aio.server()
-        keys_pb2_grpc.add_DataKeysServicer_to_server(servicer, server)
-        server.add_insecure_port(f"127.0.0.1:{port}")
-        await server.start()
+        server = await serve_data_keys(ring, port=port)
         try:
             await ring.ensure_key("dep-1", DataClass.ALERT_MEDIA)
             expected = await ring.data_key("dep-1", "alert_media")
             assert await keys.data_key("dep-1", "alert_media") == expected
             assert await keys.data_key("dep-1", "alert_media") == expected
-            assert servicer.calls == 2  # alerts does not cache keys
+            assert server.servicer.calls == 2  # alerts does not cache keys
             with pytest.raises(KeyNotFound) as unknown:
                 await keys.data_key("dep-unknown", "alert_media")
             assert unknown.value.http_status == 404
@@ -46,13 +41,13 @@ def test_client_built_outside_the_loop_fetches_keys_inside_it(tmp_path: Path) ->
             assert gone.value.http_status == 410
         finally:
             await keys.close()
-            await server.stop(0)
+            await server.stop()
 
     asyncio.run(serve_and_ask())
 
 
 async def test_unreachable_key_service_is_a_503(tmp_path: Path) -> None:
-    target = f"127.0.0.1:{free_port()}"
+    target = f"127.0.0.1:{free_ports(1)[0]}"
     settings = AlertsSettings(data_dir=tmp_path, grpc_targets={"deployments": target})
     keys = build_components(settings).keys
     assert isinstance(keys, GrpcDataKeys)

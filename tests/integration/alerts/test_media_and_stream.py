@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from lfr_platform.blobs import blob_key, new_blob_id
 from lfr_platform.crypto import DataClass, seal
 from lfr_platform.messaging.wire import EventMessage
 
+from tests.fixtures.events import deliver, event_message
 from tests.integration.alerts._env import AlertsEnv, face_matched, running_alerts
 
 
@@ -54,21 +53,7 @@ async def test_crop_of_another_deployment_is_refused(alerts_env: AlertsEnv, face
 
 def watchlist_event(event_type: str, watchlist_id: str, **data: object) -> EventMessage:
     """A watchlists-service event as it arrives on lfr.watchlists.events.v1 (blob ids, never images)."""
-    now = datetime.now(UTC)
-    return EventMessage(
-        event_id=uuid.uuid4(),
-        stream_id=watchlist_id,
-        stream_type="watchlist",
-        version=1,
-        position=1,
-        event_type=event_type,
-        schema_version=1,
-        data=dict(data),
-        metadata={"actor": "wlm-1", "role": "watchlist_manager"},
-        occurred_at=now,
-        recorded_at=now,
-        source="watchlists",
-    )
+    return event_message("watchlist", watchlist_id, event_type, data, actor="wlm-1", role="watchlist_manager")
 
 
 async def seal_watchlist_image(env: AlertsEnv, deployment_id: str, image: bytes) -> str:
@@ -82,10 +67,8 @@ async def seal_watchlist_image(env: AlertsEnv, deployment_id: str, image: bytes)
 
 
 async def deliver_watchlist(env: AlertsEnv, message: EventMessage) -> None:
-    async with env.parts.ctx.db.unit_of_work() as uow:
-        assert await uow.mark_processed("alerts-watchlist-media", message.event_id)
-        await env.parts.watchlist_media.on_event(uow, message)
-        await uow.commit()
+    handler = env.parts.watchlist_media.on_event
+    assert await deliver(env.parts.ctx.db, "alerts-watchlist-media", handler, message)
 
 
 async def test_watchlist_image_beside_the_crop(alerts_env: AlertsEnv, face_images_dir: Path) -> None:

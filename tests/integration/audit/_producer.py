@@ -3,7 +3,6 @@ real broker, and the EventLog gRPC servicer every service exposes (lfr_platform.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,19 +18,12 @@ from lfr_platform.eventstore.sql import SqlEventDatabase
 from lfr_platform.messaging import KafkaSettings, OutboxRelay, TopicSpec, ensure_topics
 from sqlalchemy import select
 
+from tests.fixtures.grpc_peers import serve_grpc
+from tests.fixtures.waiting import wait_until
+
+__all__ = ["INTERNAL", "ProducerService", "ledger_positions", "start_producer", "wait_until"]
+
 INTERNAL = "internal"  # a stream type the producer never publishes: only the EventLog has it
-
-
-async def wait_until(
-    predicate: Callable[[], Awaitable[bool]], *, within: float = 60.0, what: str = "condition"
-) -> None:
-    """Poll with a deadline (the deadline only bounds a hang; it is not a speed assertion)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -97,11 +89,8 @@ async def start_producer(tmp_path: Path, name: str, topic: str) -> ProducerServi
         router=lambda stream_type: None if stream_type == INTERNAL else topic,
     )
     await db.migrate()
-    server = grpc.aio.server()
-    eventlog_registrar(name, db)(server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    return ProducerService(name=name, db=db, server=server, target=f"127.0.0.1:{port}", topic=topic)
+    peer = await serve_grpc(eventlog_registrar(name, db))
+    return ProducerService(name=name, db=db, server=peer.server, target=peer.target, topic=topic)
 
 
 async def ledger_positions(ledger: SqlLedger, service: str) -> list[int]:

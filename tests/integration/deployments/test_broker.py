@@ -30,6 +30,7 @@ from lfr_watchlists.domain.entry import AgeBand, Category, EntryDetails, EntryIm
 from lfr_watchlists.domain.events import WATCHLIST_EVENTS
 from lfr_watchlists.domain.watchlist import Watchlist, WatchlistPolicy
 
+from tests.fixtures.waiting import wait_until
 from tests.integration.deployments._harness import RestWorld, rest_world
 from tests.unit.deployments.conftest import DEPLOYMENT, SILVER
 
@@ -76,13 +77,6 @@ def sealed(n: int) -> SealedRef:
     return SealedRef(blob_id=f"per-{n}", sha256=f"{n:064x}")
 
 
-async def wait_for(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + DEADLINE_S
-    while not await predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 async def test_watchlist_events_on_the_broker_build_the_summary(
     world: RestWorld, tmp_path: Path, kafka_settings: KafkaSettings, topic_prefix: str
 ) -> None:
@@ -118,7 +112,7 @@ async def test_watchlist_events_on_the_broker_build_the_summary(
             except NotFound:
                 return False
 
-        await wait_for(frozen, "the projection to see WatchlistFrozen")
+        await wait_until(frozen, "the projection to see WatchlistFrozen", within=DEADLINE_S)
         s = await world.parts.summaries.summary("wl-broker", date(2026, 11, 23))
         assert s.deployment_id == DEPLOYMENT and s.version == 4 and s.size == 2
         child, disabled = s.entries
@@ -148,7 +142,7 @@ async def test_watchlist_events_on_the_broker_build_the_summary(
                 return True
             return False
 
-        await wait_for(purged, "the projection to forget the purged watchlist")
+        await wait_until(purged, "the projection to forget the purged watchlist", within=DEADLINE_S)
         assert (
             world.parts.watchlist_consumer.handled == 8 and world.parts.watchlist_consumer.dead_lettered == 0
         )

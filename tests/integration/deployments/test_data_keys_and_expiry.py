@@ -14,6 +14,7 @@ from lfr_deployments.entrypoints.grpc.data_keys import data_keys_registrar
 from lfr_platform.crypto import open_, seal
 from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
 
+from tests.fixtures.grpc_peers import serve_grpc
 from tests.integration.deployments._harness import RestWorld, rest_world
 from tests.unit.deployments.conftest import DEPLOYMENT, WINDOW_END
 
@@ -26,15 +27,12 @@ async def world(tmp_path: Path) -> AsyncIterator[RestWorld]:
 
 @pytest.fixture
 async def stub(world: RestWorld) -> AsyncIterator[keys_pb2_grpc.DataKeysStub]:
-    server = grpc.aio.server()
-    data_keys_registrar(world.parts.keys)(server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    server = await serve_grpc(data_keys_registrar(world.parts.keys))
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with grpc.aio.insecure_channel(server.target) as channel:
             yield keys_pb2_grpc.DataKeysStub(channel)
     finally:
-        await server.stop(grace=None)
+        await server.stop()
 
 
 def get(deployment_id: str, data_class: str = "frames") -> keys_pb2.GetDataKeyRequest:

@@ -11,6 +11,7 @@ import pytest
 from lfr_deployments.entrypoints.grpc.data_keys import data_keys_registrar
 from lfr_proto.lfr.keys.v1 import keys_pb2_grpc
 
+from tests.fixtures.grpc_peers import serve_grpc
 from tests.integration.deployments import test_data_keys_and_expiry as keys_tests
 from tests.integration.deployments import test_rest_api as api_tests
 from tests.integration.deployments import test_rest_rules as rules_tests
@@ -51,13 +52,10 @@ async def test_window_expiry_on_postgresql(world: RestWorld) -> None:
 
 
 async def test_data_keys_on_postgresql(world: RestWorld) -> None:
-    server = grpc.aio.server()
-    data_keys_registrar(world.parts.keys)(server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    server = await serve_grpc(data_keys_registrar(world.parts.keys))
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with grpc.aio.insecure_channel(server.target) as channel:
             stub = keys_pb2_grpc.DataKeysStub(channel)
             await keys_tests.test_destroy_shreds_the_key_and_records_the_event_once(world, stub)
     finally:
-        await server.stop(grace=None)
+        await server.stop()

@@ -6,11 +6,11 @@ service's own Enrol. Frames are sealed and sent exactly as the frame wire contra
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +25,14 @@ from lfr_inference.bootstrap import InferenceService, build_service, frames_rota
 from lfr_inference.settings import InferenceSettings
 from lfr_inference.vision.backends import InferenceBackend
 from lfr_inference.vision.calibration import Calibration
-from lfr_platform.crypto import InMemoryWrappedKeyStore, KeyDestroyed, KeyNotFound, KeyRing, new_key, seal
+from lfr_platform.crypto import KeyRing, new_key, seal
 from lfr_platform.messaging import EventMessage, KafkaSettings
-from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
 from lfr_proto.lfr.watchlists.v1 import gallery_pb2, gallery_pb2_grpc
 from PIL import Image
+
+from tests.fixtures import waiting
+from tests.fixtures.events import DeploymentFeed
+from tests.fixtures.grpc_peers import DataKeysServer, in_memory_ring, serve_data_keys
 
 # For tests: the default threshold 0.6 sits at cosine 0.93. On the registry images, Obama's other
 # photos score 0.95-0.97 against his enrolment photo, Biden 0.81-0.85.
@@ -42,45 +45,19 @@ TEST_CALIBRATION = Calibration(
 FRAME_SIZE = (480, 640)
 
 
-async def wait_until(
-    predicate: Callable[[], Awaitable[bool] | bool], *, within: float = 90.0, what: str = "condition"
-) -> None:
-    """Poll with a deadline (the deadline only bounds a hang; it is not a speed assertion)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        outcome = predicate()
-        if isinstance(outcome, Awaitable):
-            outcome = await outcome
-        if outcome:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+# The bound on a hang here: the recognition worker on a loaded 2-core machine is slow, not stuck.
+wait_until = functools.partial(waiting.wait_until, within=90.0)
 
 
 # ------------------------------------------------------------------------------------------ peers
 
 
-class KeyRingDataKeys(keys_pb2_grpc.DataKeysServicer):
-    """The deployments service's DataKeys contract, over the platform's real KeyRing."""
-
-    def __init__(self, ring: KeyRing) -> None:
-        self.ring = ring
-        self.calls = 0
-
-    async def GetDataKey(self, request, context):  # noqa: N802
-        self.calls += 1
-        try:
-            key = await self.ring.data_key(request.deployment_id, request.data_class)
-        except (KeyNotFound, KeyDestroyed) as error:
-            await context.abort(grpc.StatusCode.NOT_FOUND, error.message)
-        return keys_pb2.DataKey(key_id=f"{request.deployment_id}/{request.data_class}/1", key=key)
-
-
 class StaticGallery(gallery_pb2_grpc.GalleryServicer):
     def __init__(self) -> None:
         self.galleries: dict[str, gallery_pb2.GalleryResponse] = {}
+
+    def register(self, server: grpc.aio.Server) -> None:
+        gallery_pb2_grpc.add_GalleryServicer_to_server(self, server)
 
     async def GetGallery(self, request, context):  # noqa: N802
         reply = self.galleries.get(request.deployment_id)
@@ -90,23 +67,6 @@ class StaticGallery(gallery_pb2_grpc.GalleryServicer):
 
 
 # ------------------------------------------------------------------------------------------ frames
-
-
-def head_of(face_images_dir: Path, name: str, height: int) -> np.ndarray:
-    """A head-and-shoulders cut of a registry photo, scaled to `height` pixels."""
-    boxes = {  # face boxes found by the pipeline in the registry photos (x1, y1, x2, y2)
-        "obama.jpg": (366, 79, 619, 425),
-        "obama2.jpg": (193, 215, 475, 636),
-        "obama3.jpg": (634, 249, 912, 608),
-        "biden.jpg": (423, 171, 715, 567),
-    }
-    image = Image.open(face_images_dir / name).convert("RGB")
-    x1, y1, x2, y2 = boxes[name]
-    w, h = x2 - x1, y2 - y1
-    crop = image.crop(
-        (max(0, int(x1 - 0.5 * w)), max(0, int(y1 - 0.6 * h)), int(x2 + 0.5 * w), int(y2 + 0.4 * h))
-    )
-    return np.asarray(crop.resize((int(crop.width * height / crop.height), height), Image.BILINEAR))
 
 
 def compose(placements: Sequence[tuple[np.ndarray, tuple[int, int]]], seed: int = 0) -> np.ndarray:
@@ -133,45 +93,14 @@ class Harness:
     settings: InferenceSettings
     kafka: KafkaSettings
     ring: KeyRing
-    keys: KeyRingDataKeys
+    peers: DataKeysServer  # DataKeys and the Gallery
     gallery: StaticGallery
-    producer: AIOKafkaProducer
-    grpc_server: grpc.aio.Server
+    feed: DeploymentFeed
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    versions: dict[str, int] = field(default_factory=dict)
-    positions: int = 0
 
     @property
     def data_dir(self) -> Path:
         return self.settings.data_dir
-
-    async def publish_deployment_event(
-        self, deployment_id: str, event_type: str, data: dict[str, Any]
-    ) -> None:
-        version = self.versions.get(deployment_id, 0) + 1
-        self.versions[deployment_id] = version
-        self.positions += 1
-        now = datetime.now(UTC)
-        message = EventMessage(
-            event_id=uuid.uuid4(),
-            stream_id=deployment_id,
-            stream_type="deployment",
-            version=version,
-            position=self.positions,
-            event_type=event_type,
-            schema_version=1,
-            data=data,
-            metadata={"actor": "silver-1", "role": "silver_commander"},
-            occurred_at=now,
-            recorded_at=now,
-            source="deployments",
-        )
-        await self.producer.send_and_wait(
-            self.settings.deployments_topic,
-            message.to_bytes(),
-            key=deployment_id.encode(),
-            headers=message.headers(),
-        )
 
     async def start_deployment(
         self, deployment_id: str, threshold: float = 0.6, cameras: Sequence[str] = ()
@@ -189,8 +118,8 @@ class Harness:
             "watchlist_id": f"wl-{deployment_id}",
             "cameras": list(cameras),
         }
-        await self.publish_deployment_event(deployment_id, "DeploymentDrafted", {"form": form})
-        await self.publish_deployment_event(
+        await self.feed.send(deployment_id, "DeploymentDrafted", {"form": form})
+        await self.feed.send(
             deployment_id,
             "DeploymentAuthorised",
             {
@@ -202,7 +131,7 @@ class Harness:
                 "calibration_model_version": "dlib-resnet-v1-onnx1",
             },
         )
-        await self.publish_deployment_event(deployment_id, "DeploymentStarted", {})
+        await self.feed.send(deployment_id, "DeploymentStarted", {})
 
     async def send_frame(
         self,
@@ -222,7 +151,7 @@ class Harness:
             ("deployment_id", deployment_id.encode()),
             ("camera_id", camera_id.encode()),
             ("frame_seq", str(seq).encode()),
-            ("key_id", f"{deployment_id}/frames/1".encode()),
+            ("key_id", f"{deployment_id}/frames".encode()),
             ("roi", roi_header.encode()),
             ("width", str(rgb.shape[1]).encode()),
             ("height", str(rgb.shape[0]).encode()),
@@ -230,7 +159,7 @@ class Harness:
         ]
         topic = frames_rotation(self.settings).current()
         value = seal(key, jpeg, frame_aad(camera_id, deployment_id, capture_ns))
-        await self.producer.send_and_wait(topic, value, key=camera_id.encode(), headers=headers)
+        await self.feed.producer.send_and_wait(topic, value, key=camera_id.encode(), headers=headers)
 
     async def read_topic(
         self, topic: str, *, until: Callable[[list[Any]], bool] | None = None, within: float = 60.0
@@ -267,8 +196,8 @@ class Harness:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for hook in self.service.runtime.on_stop:
             await hook()
-        await self.producer.stop()
-        await self.grpc_server.stop(grace=None)
+        await self.feed.producer.stop()
+        await self.peers.stop()
 
 
 async def start_harness(
@@ -281,17 +210,12 @@ async def start_harness(
 ) -> Harness:
     """`shipped_calibration`: the model's own table (flip-averaged cosine) exactly as in production;
     otherwise TEST_CALIBRATION, whose threshold the registry images clear with a wide margin."""
-    ring = KeyRing(new_key(), InMemoryWrappedKeyStore())
-    keys, gallery = KeyRingDataKeys(ring), StaticGallery()
-    server = grpc.aio.server()
-    keys_pb2_grpc.add_DataKeysServicer_to_server(keys, server)
-    gallery_pb2_grpc.add_GalleryServicer_to_server(gallery, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    gallery = StaticGallery()
+    peers = await serve_data_keys(in_memory_ring(new_key()), gallery.register)
     settings = InferenceSettings(
         data_dir=tmp_path / "data",
         kafka=kafka,
-        grpc_targets={"deployments": f"127.0.0.1:{port}", "watchlists": f"127.0.0.1:{port}"},
+        grpc_targets={"deployments": peers.target, "watchlists": peers.target},
         events_topic=f"{prefix}lfr.inference.events.v1",
         deployments_topic=f"{prefix}lfr.deployments.events.v1",
         frames_topic=f"{prefix}lfr.ingest.frames.v1",
@@ -306,7 +230,8 @@ async def start_harness(
     service = build_service(settings, backend=backend, calibrations=calibrations)
     producer = AIOKafkaProducer(**kafka.producer_kwargs())
     await producer.start()
-    harness = Harness(service, settings, kafka, ring, keys, gallery, producer, server)
+    feed = DeploymentFeed(producer, settings.deployments_topic)
+    harness = Harness(service, settings, kafka, peers.ring, peers, gallery, feed)
     for hook in service.runtime.on_start:
         await hook()
     harness.tasks = [asyncio.create_task(job()) for job in service.runtime.background]

@@ -17,7 +17,10 @@ from lfr_inference.vision.embedder import MODEL_VERSION
 from lfr_inference.vision.pipeline import FacePipeline
 from lfr_proto.lfr.inference.v1 import enrolment_pb2, enrolment_pb2_grpc
 
-from ._service_harness import compose, head_of, jpeg_of
+from tests.fixtures.faces import head_of
+from tests.fixtures.grpc_peers import serve_grpc
+
+from ._service_harness import compose, jpeg_of
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +31,13 @@ def backend() -> OnnxRuntimeBackend:
 @pytest.fixture
 async def enrol(backend) -> AsyncIterator[enrolment_pb2_grpc.FaceEnrolmentStub]:
     enroller = Enroller(FacePipeline(backend, ENROL_DETECTOR, ENROL_QUALITY), MODEL_VERSION)
-    server = grpc.aio.server()
-    enrolment_registrar(enroller)(server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    server = await serve_grpc(enrolment_registrar(enroller))
+    channel = grpc.aio.insecure_channel(server.target)
     try:
         yield enrolment_pb2_grpc.FaceEnrolmentStub(channel)
     finally:
         await channel.close()
-        await server.stop(grace=None)
+        await server.stop()
 
 
 async def _enrol(stub, image: bytes) -> enrolment_pb2.EnrolResponse:

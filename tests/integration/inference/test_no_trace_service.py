@@ -18,7 +18,9 @@ from lfr_platform.blobs import FileBlobStore
 from lfr_platform.crypto import open_
 from lfr_platform.messaging import EventMessage
 
-from ._service_harness import compose, enrol_into_gallery, head_of, start_harness, wait_until
+from tests.fixtures.faces import head_of
+
+from ._service_harness import compose, enrol_into_gallery, start_harness, wait_until
 
 LIVE, HALTED = "dep-live", "dep-halted"
 JPEG_MAGIC, PNG_MAGIC = b"\xff\xd8\xff", b"\x89PNG"
@@ -92,7 +94,7 @@ async def test_only_the_watchlist_face_leaves_a_trace(
         await enrol_into_gallery(harness, HALTED, "entry-obama", enrolment)
         await harness.start_deployment(LIVE)
         await harness.start_deployment(HALTED)
-        await harness.publish_deployment_event(HALTED, "DeploymentHalted", {"reason": "crowd too dense"})
+        await harness.feed.send(HALTED, "DeploymentHalted", {"reason": "crowd too dense"})
         service = harness.service
         await wait_until(
             lambda: service.galleries.get(LIVE) is not None and service.deployments.is_live(LIVE),

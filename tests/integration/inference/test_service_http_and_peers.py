@@ -6,19 +6,17 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import grpc
 import httpx
 import pytest
 from lfr_inference.app.ports import DataKey
 from lfr_inference.bootstrap import build_service, models_ready_check
 from lfr_inference.settings import InferenceSettings
 from lfr_platform.auth import EmbeddedIssuer
-from lfr_platform.crypto import DataKeyError, InMemoryWrappedKeyStore, KeyRing, new_key
+from lfr_platform.crypto import DataKeyError
 from lfr_platform.data_keys import GrpcDataKeys, KeysUnavailable
-from lfr_proto.lfr.keys.v1 import keys_pb2_grpc
 from pydantic import ValidationError
 
-from ._service_harness import KeyRingDataKeys
+from tests.fixtures.grpc_peers import DataKeysServer
 
 
 class NoKeys:
@@ -67,15 +65,12 @@ async def test_status_shows_counts_to_permitted_roles_only(tmp_path):
     await service.backend.close()
 
 
-async def test_the_composition_root_fetches_keys_over_grpc_and_caches_them_briefly(tmp_path):
-    ring = KeyRing(new_key(), InMemoryWrappedKeyStore())
+async def test_the_composition_root_fetches_keys_over_grpc_and_caches_them_briefly(
+    tmp_path, data_keys: DataKeysServer
+):
+    ring, servicer = data_keys.ring, data_keys.servicer
     await ring.ensure_key("dep-1", "frames")
-    servicer = KeyRingDataKeys(ring)
-    server = grpc.aio.server()
-    keys_pb2_grpc.add_DataKeysServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    settings = InferenceSettings(data_dir=tmp_path, grpc_targets={"deployments": f"127.0.0.1:{port}"})
+    settings = InferenceSettings(data_dir=tmp_path, grpc_targets={"deployments": data_keys.target})
     service = build_service(settings, gallery_source=NoGallery())
     keys = service.recognition.data_keys
     assert isinstance(keys, GrpcDataKeys)
@@ -94,6 +89,5 @@ async def test_the_composition_root_fetches_keys_over_grpc_and_caches_them_brief
         for closer in service.closers:
             await closer.close()
         await service.backend.close()
-        await server.stop(grace=None)
     with pytest.raises(ValidationError, match="data_key_cache_seconds"):  # a key outlives a minute nowhere
         InferenceSettings(data_dir=tmp_path, data_key_cache_seconds=120)

@@ -10,7 +10,9 @@ from lfr_inference.adapters.triton_client import TritonBackend
 from lfr_inference.bootstrap import build_backend, models_ready_check
 from lfr_inference.settings import InferenceSettings
 
-from ._service_harness import compose, enrol_into_gallery, head_of, start_harness, wait_until
+from tests.fixtures.faces import head_of
+
+from ._service_harness import compose, enrol_into_gallery, start_harness, wait_until
 
 pytestmark = pytest.mark.triton
 

@@ -8,7 +8,9 @@ from lfr_inference.app.recognition import decode_frame
 from lfr_inference.vision.backends import OnnxRuntimeBackend
 from lfr_inference.vision.pipeline import FacePipeline
 
-from ._service_harness import compose, head_of, jpeg_of
+from tests.fixtures.faces import head_of
+
+from ._service_harness import compose, jpeg_of
 
 LEFT_HALF = ((0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0))
 RIGHT_HALF = ((0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0))

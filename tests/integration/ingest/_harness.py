@@ -7,112 +7,24 @@ import asyncio
 import base64
 import contextlib
 import os
-import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import grpc
 import httpx
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from lfr_ingest.bootstrap import IngestParts, assemble
 from lfr_ingest.settings import IngestSettings
 from lfr_platform.auth import EmbeddedIssuer
-from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyDestroyed, KeyNotFound, KeyRing
+from lfr_platform.crypto import DataClass, KeyRing
 from lfr_platform.messaging import KafkaSettings, RawConsumer
-from lfr_platform.messaging.wire import EventMessage
 from lfr_platform.runtime import ServiceRuntime
-from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
 
-
-async def wait_for(predicate: Callable[[], Any], what: str, within: float = 60.0) -> Any:
-    """Poll until `predicate()` (sync or async) is truthy; fail naming `what` after `within` s."""
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within:g} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-class KeyRingServicer(keys_pb2_grpc.DataKeysServicer):
-    """The DataKeys contract over lfr_platform.crypto.KeyRing, as the deployments service serves it."""
-
-    def __init__(self, ring: KeyRing) -> None:
-        self.ring = ring
-        self.calls = 0
-
-    async def GetDataKey(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC naming
-        self.calls += 1
-        try:
-            key = await self.ring.data_key(request.deployment_id, request.data_class)
-        except KeyNotFound:
-            await context.abort(grpc.StatusCode.NOT_FOUND, "no such key")
-        except KeyDestroyed:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "key destroyed")
-        return keys_pb2.DataKey(key_id=f"{request.deployment_id}/{request.data_class}", key=key)
-
-
-@dataclass
-class DeploymentFeed:
-    """Publishes deployment lifecycle events to the (prefixed) deployments topic, as that service would."""
-
-    producer: AIOKafkaProducer
-    topic: str
-    versions: dict[str, int] = field(default_factory=dict)
-    published_at: dict[tuple[str, str], float] = field(default_factory=dict)
-
-    async def send(
-        self,
-        deployment_id: str,
-        event_type: str,
-        data: dict[str, Any] | None = None,
-        actor: str = "silver-1",
-        role: str = "silver_commander",
-    ) -> float:
-        version = self.versions.get(deployment_id, 0) + 1
-        self.versions[deployment_id] = version
-        now = datetime.now(UTC)
-        message = EventMessage(
-            event_id=uuid.uuid4(),
-            stream_id=deployment_id,
-            stream_type="deployment",
-            version=version,
-            position=version,
-            event_type=event_type,
-            schema_version=1,
-            data=data or {},
-            metadata={"actor": actor, "role": role},
-            occurred_at=now,
-            recorded_at=now,
-            source="deployments",
-        )
-        await self.producer.send_and_wait(
-            self.topic, message.to_bytes(), key=deployment_id.encode(), headers=message.headers()
-        )
-        sent = time.time()
-        self.published_at[(deployment_id, event_type)] = sent
-        return sent
-
-    async def go_live(self, deployment_id: str, cameras: list[str], hours: float = 2.0) -> None:
-        start = datetime.now(UTC) - timedelta(minutes=5)
-        form = {
-            "window": {"start": start.isoformat(), "end": (start + timedelta(hours=hours)).isoformat()},
-            "cameras": cameras,
-        }
-        await self.send(deployment_id, "DeploymentDrafted", {"form": form})
-        await self.send(deployment_id, "DeploymentSubmitted")
-        await self.send(
-            deployment_id, "DeploymentAuthorised", {"watchlist_id": "wl-1"}, "ao-1", "authorising_officer"
-        )
-        await self.send(deployment_id, "DeploymentStarted")
+from tests.fixtures.events import DeploymentFeed
+from tests.fixtures.grpc_peers import DataKeysServer, in_memory_ring, serve_data_keys
+from tests.fixtures.waiting import wait_until
 
 
 @dataclass
@@ -123,7 +35,7 @@ class Harness:
     http: httpx.AsyncClient
     issuer: EmbeddedIssuer
     ring: KeyRing
-    keys_servicer: KeyRingServicer
+    keys: DataKeysServer
     feed: DeploymentFeed
     frames: list[ConsumerRecord[bytes, bytes]]
     media: Path
@@ -151,8 +63,20 @@ class Harness:
         return [r for r in self.frames if r.key == camera_id.encode()]
 
     async def go_live(self, deployment_id: str, cameras: list[str]) -> None:
+        """Drafted with these Form 1 cameras, submitted, authorised and started, as the deployments
+        service would record it."""
         await self.ring.ensure_key(deployment_id, DataClass.FRAMES)  # the deployments service does this
-        await self.feed.go_live(deployment_id, cameras)
+        start = datetime.now(UTC) - timedelta(minutes=5)
+        form = {
+            "window": {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()},
+            "cameras": cameras,
+        }
+        await self.feed.send(deployment_id, "DeploymentDrafted", {"form": form})
+        await self.feed.send(deployment_id, "DeploymentSubmitted")
+        await self.feed.send(
+            deployment_id, "DeploymentAuthorised", {"watchlist_id": "wl-1"}, "ao-1", "authorising_officer"
+        )
+        await self.feed.send(deployment_id, "DeploymentStarted")
 
     async def frames_key(self, deployment_id: str) -> bytes:
         return await self.ring.data_key(deployment_id, DataClass.FRAMES)
@@ -164,12 +88,7 @@ async def start_harness(
     media = tmp_path / "media"
     media.mkdir()
     master = os.urandom(32)
-    ring = KeyRing(master, InMemoryWrappedKeyStore())
-    servicer = KeyRingServicer(ring)
-    server = grpc.aio.server()
-    keys_pb2_grpc.add_DataKeysServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    keys = await serve_data_keys(in_memory_ring(master))
 
     settings = IngestSettings(
         data_dir=tmp_path / "data",
@@ -177,7 +96,7 @@ async def start_harness(
         kafka=kafka,
         topic_prefix=prefix,
         media_root=media,
-        grpc_targets={"deployments": f"127.0.0.1:{port}"},
+        grpc_targets={"deployments": keys.target},
         reconnect_min_seconds=0.2,
         reconnect_max_seconds=1.0,
         open_timeout_seconds=5.0,
@@ -188,8 +107,8 @@ async def start_harness(
     for hook in runtime.on_start:
         await hook()
     tasks = [asyncio.create_task(job()) for job in runtime.background]
-    await wait_for(parts.frames_ready.is_set, "the frames topic")
-    await wait_for(parts.kit.broker_connected.is_set, "the broker")
+    await wait_until(parts.frames_ready.is_set, "the frames topic")
+    await wait_until(parts.kit.broker_connected.is_set, "the broker")
 
     frames: list[ConsumerRecord[bytes, bytes]] = []
 
@@ -213,8 +132,8 @@ async def start_harness(
         parts,
         http,
         issuer,
-        ring,
-        servicer,
+        keys.ring,
+        keys,
         DeploymentFeed(producer, settings.deployments_topic),
         frames,
         media,
@@ -234,6 +153,6 @@ async def start_harness(
             await bounded(hook())
         await bounded(consumer.stop())
         await bounded(producer.stop())
-        await bounded(server.stop(grace=None))
+        await bounded(keys.stop())
 
     return harness, close

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 
-from ._harness import Harness, wait_for
+from tests.fixtures.waiting import wait_until
+
+from ._harness import Harness
 from ._media import write_corrupt, write_image_sequence, write_unsupported_codec, write_video
 
 
@@ -53,13 +55,13 @@ async def test_each_bad_source_errors_alone_while_good_cameras_publish(ingest: H
         async def recorded(camera_id: str = camera_id) -> list[str]:
             return [d["code"] for t, d in await ingest.camera_events(camera_id) if t == "CameraErrored"]
 
-        health = await wait_for(errored, f"an error state on {camera_id}")
+        health = await wait_until(errored, f"an error state on {camera_id}")
         assert health["last_error"]["code"] == code, (camera_id, health["last_error"])
         assert not health["connected"] and health["frames_published"] == 0
-        assert await wait_for(recorded, f"CameraErrored of {camera_id}") == [code]
+        assert await wait_until(recorded, f"CameraErrored of {camera_id}") == [code]
 
-    await wait_for(lambda: len(ingest.frames_of("good-file")) >= 5, "frames from the good file")
-    await wait_for(lambda: len(ingest.frames_of("good-stills")) >= 3, "frames from the image sequence")
+    await wait_until(lambda: len(ingest.frames_of("good-file")) >= 5, "frames from the good file")
+    await wait_until(lambda: len(ingest.frames_of("good-stills")) >= 3, "frames from the image sequence")
     stills = [r for r in ingest.frames_of("good-stills")]
     assert {dict(r.headers)["width"] for r in stills} == {b"320"}  # 640x480 stills scaled to the maximum
 

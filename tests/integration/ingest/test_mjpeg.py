@@ -12,7 +12,9 @@ from lfr_ingest.adapters.publisher import frame_aad
 from lfr_platform.crypto import open_
 from PIL import Image
 
-from ._harness import Harness, wait_for
+from tests.fixtures.waiting import wait_until
+
+from ._harness import Harness
 
 BOUNDARY = "lfrframe"
 
@@ -75,7 +77,7 @@ async def test_mjpeg_over_http_with_and_without_the_right_credentials(
     assert good.json()["source_url"] == f"http://***@{mjpeg_server}/video.mjpg"
     await ingest.go_live("dep-mjpeg", ["mjpeg-1", "mjpeg-2"])
 
-    await wait_for(lambda: len(ingest.frames_of("mjpeg-1")) >= 3, "MJPEG frames published")
+    await wait_until(lambda: len(ingest.frames_of("mjpeg-1")) >= 3, "MJPEG frames published")
     record = ingest.frames_of("mjpeg-1")[-1]
     headers = {k: v.decode() for k, v in record.headers}
     key = await ingest.frames_key("dep-mjpeg")
@@ -88,5 +90,5 @@ async def test_mjpeg_over_http_with_and_without_the_right_credentials(
         health = await ingest.health("mjpeg-2")
         return bool(health["last_error"]) and health["last_error"]["code"] == "unauthorized"
 
-    await wait_for(refused, "the wrong credentials refused")
+    await wait_until(refused, "the wrong credentials refused")
     assert ingest.frames_of("mjpeg-2") == []

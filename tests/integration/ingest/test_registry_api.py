@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
-from ._harness import Harness, wait_for
+from tests.fixtures.waiting import wait_until
+
+from ._harness import Harness
 
 REFUSED = [
     ("ftp://cam.example/stream", "source_scheme_not_allowed"),
@@ -100,7 +102,7 @@ async def test_attachment_follows_form1_and_detach_is_recorded(ingest: Harness) 
             }
         },
     )
-    await wait_for(lambda: "dep-x" in ingest.parts.ingest.registry.deployments, "the draft observed")
+    await wait_until(lambda: "dep-x" in ingest.parts.ingest.registry.deployments, "the draft observed")
     refused = await ingest.http.post(
         "/api/v1/cameras/cam-other/attach", json={"deployment_id": "dep-x"}, headers=silver
     )

@@ -11,7 +11,9 @@ from lfr_ingest.adapters.publisher import frame_aad
 from lfr_platform.crypto import open_
 from PIL import Image
 
-from ._harness import Harness, wait_for
+from tests.fixtures.waiting import wait_until
+
+from ._harness import Harness
 
 HALT_BOUND_S = 3.0  # the bar is 1 s (see `lfr bench ingest`); generous here for a loaded CI machine
 
@@ -26,7 +28,7 @@ async def test_rtsp_frames_are_sealed_published_and_stop_on_halt(ingest: Harness
     assert response.status_code == 201, response.text
     await ingest.go_live("dep-1", ["cam-1"])
 
-    await wait_for(lambda: len(ingest.frames_of("cam-1")) >= 3, "three frames of cam-1 on the frames topic")
+    await wait_until(lambda: len(ingest.frames_of("cam-1")) >= 3, "three frames of cam-1 on the frames topic")
     record = ingest.frames_of("cam-1")[0]
     headers = headers_of(record)
     assert headers["deployment_id"] == "dep-1" and headers["camera_id"] == "cam-1"
@@ -41,12 +43,12 @@ async def test_rtsp_frames_are_sealed_published_and_stop_on_halt(ingest: Harness
     seqs = [int(headers_of(r)["frame_seq"]) for r in ingest.frames_of("cam-1")]
     assert seqs == sorted(seqs)
     assert "CameraAttached" in await ingest.event_types("cam-1")
-    await wait_for(lambda: _has(ingest, "cam-1", "CameraConnected"), "CameraConnected recorded")
+    await wait_until(lambda: _has(ingest, "cam-1", "CameraConnected"), "CameraConnected recorded")
     health = await ingest.health("cam-1")
     assert health["streaming"] and health["connected"] and health["frames_published"] >= 3
 
     halted_at = await ingest.feed.send("dep-1", "DeploymentHalted", {"reason": "crowd surge"})
-    await wait_for(lambda: _has(ingest, "cam-1", "CameraDisconnected"), "CameraDisconnected after the halt")
+    await wait_until(lambda: _has(ingest, "cam-1", "CameraDisconnected"), "CameraDisconnected after the halt")
     events = await ingest.camera_events("cam-1")
     assert events[-1] == ("CameraDisconnected", {"deployment_id": "dep-1", "reason": "deployment_halted"})
     # Every frame sent before the halt has arrived once a marker sent after it (same partition) arrives.
@@ -55,7 +57,7 @@ async def test_rtsp_frames_are_sealed_published_and_stop_on_halt(ingest: Harness
     await ingest.feed.producer.send_and_wait(
         marker_topic, b"marker", key=b"cam-1", partition=marker_partition
     )
-    await wait_for(lambda: any(r.value == b"marker" for r in ingest.frames), "the marker frame")
+    await wait_until(lambda: any(r.value == b"marker" for r in ingest.frames), "the marker frame")
     late = [
         r.timestamp / 1000 - halted_at
         for r in ingest.frames_of("cam-1")
@@ -68,11 +70,11 @@ async def test_rtsp_frames_are_sealed_published_and_stop_on_halt(ingest: Harness
 async def test_rtsp_source_that_drops_and_returns_is_reconnected(ingest: Harness, rtsp_server) -> None:  # type: ignore[no-untyped-def]
     assert (await ingest.register("cam-2", rtsp_server.url, fps=5)).status_code == 201
     await ingest.go_live("dep-2", ["cam-2"])
-    await wait_for(lambda: _has(ingest, "cam-2", "CameraConnected"), "first connection")
+    await wait_until(lambda: _has(ingest, "cam-2", "CameraConnected"), "first connection")
 
     rtsp_server.stop()
-    await wait_for(lambda: _has(ingest, "cam-2", "CameraDisconnected"), "the drop recorded")
-    health = await wait_for(lambda: _errored(ingest, "cam-2"), "an error state in health")
+    await wait_until(lambda: _has(ingest, "cam-2", "CameraDisconnected"), "the drop recorded")
+    health = await wait_until(lambda: _errored(ingest, "cam-2"), "an error state in health")
     assert health["last_error"]["code"] in {"stream_ended", "unreachable", "timeout", "connection_lost"}
     published_before = len(ingest.frames_of("cam-2"))
 
@@ -81,8 +83,10 @@ async def test_rtsp_source_that_drops_and_returns_is_reconnected(ingest: Harness
     async def reconnected() -> bool:
         return await _count(ingest, "cam-2", "CameraConnected") == 2
 
-    await wait_for(reconnected, "the reconnection recorded")
-    await wait_for(lambda: len(ingest.frames_of("cam-2")) > published_before, "frames after the reconnection")
+    await wait_until(reconnected, "the reconnection recorded")
+    await wait_until(
+        lambda: len(ingest.frames_of("cam-2")) > published_before, "frames after the reconnection"
+    )
     types = await ingest.event_types("cam-2")
     first_up = types.index("CameraConnected")
     assert "CameraDisconnected" in types[first_up:] and types[-1] == "CameraConnected"
@@ -101,10 +105,10 @@ async def test_rtsp_over_udp_and_wrong_credentials(ingest: Harness, rtsp_server_
     assert (await ingest.register("cam-udp", open_server.url, rtsp_transport="udp")).status_code == 201
     await ingest.go_live("dep-3", ["cam-bad-creds", "cam-good-creds", "cam-udp"])
 
-    health = await wait_for(lambda: _errored(ingest, "cam-bad-creds"), "the credentials refusal")
+    health = await wait_until(lambda: _errored(ingest, "cam-bad-creds"), "the credentials refusal")
     assert health["last_error"]["code"] == "unauthorized"
-    await wait_for(lambda: len(ingest.frames_of("cam-good-creds")) >= 2, "frames from the good credentials")
-    await wait_for(lambda: len(ingest.frames_of("cam-udp")) >= 2, "frames over RTSP/UDP")
+    await wait_until(lambda: len(ingest.frames_of("cam-good-creds")) >= 2, "frames from the good credentials")
+    await wait_until(lambda: len(ingest.frames_of("cam-udp")) >= 2, "frames over RTSP/UDP")
     events = await ingest.camera_events("cam-bad-creds")
     assert (
         "CameraErrored",

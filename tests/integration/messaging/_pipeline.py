@@ -28,18 +28,6 @@ from sqlalchemy import text
 PARTITIONS = 2
 
 
-async def wait_until(
-    predicate: Callable[[], Awaitable[bool]], *, within: float = 60.0, what: str = "condition"
-) -> None:
-    """Poll with a deadline (the deadline only bounds a hang; it is not a speed assertion)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def record_effect(uow: UnitOfWork, message: EventMessage) -> None:
     """The consumer's effect: one row per handled event, in the tracking transaction. No unique key, so
     a duplicated effect would show as a second row."""

@@ -12,8 +12,9 @@ import pytest
 from lfr_platform.messaging import EmbeddedBroker
 
 from tests.fixtures.kafka import kafka_settings_for
+from tests.fixtures.waiting import wait_until
 
-from ._pipeline import make_pipeline, wait_until
+from ._pipeline import make_pipeline
 
 
 @pytest.mark.parametrize("subscribe", [False, True], ids=["assigned", "consumer-group"])

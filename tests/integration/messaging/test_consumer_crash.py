@@ -9,7 +9,9 @@ from collections import Counter
 from lfr_platform.eventstore import UnitOfWork
 from lfr_platform.messaging import EventMessage
 
-from ._pipeline import Pipeline, record_effect, wait_until
+from tests.fixtures.waiting import wait_until
+
+from ._pipeline import Pipeline, record_effect
 
 # All 200 small messages arrive in one fetch, so the first batch holds 100: the crash at the 57th leaves
 # 56 effects committed in the database and no Kafka offset committed for them.

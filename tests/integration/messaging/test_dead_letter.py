@@ -7,7 +7,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from lfr_platform.eventstore import UnitOfWork
 from lfr_platform.messaging import DeadLetter, EventMessage
 
-from ._pipeline import Pipeline, record_effect, wait_until
+from tests.fixtures.waiting import wait_until
+
+from ._pipeline import Pipeline, record_effect
 
 
 async def test_malformed_and_poison_messages_are_dead_lettered_and_consumption_continues(

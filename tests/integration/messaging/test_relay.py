@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer
 from lfr_platform.messaging import EventMessage
 
-from ._pipeline import Pipeline, wait_until
+from tests.fixtures.waiting import wait_until
+
+from ._pipeline import Pipeline
 
 
 async def test_only_committed_events_are_published_keyed_and_in_order(pipeline: Pipeline) -> None:

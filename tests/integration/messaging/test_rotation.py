@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from lfr_platform.messaging import EmbeddedBroker, KafkaSettings, RawConsumer
 from lfr_platform.messaging.rotation import RotatingTopic, TopicRecycler
 
-from ._pipeline import wait_until
+from tests.fixtures.waiting import wait_until
 
 FRAME = 100_000  # bytes: a small encrypted JPEG
 FRAMES_PER_WINDOW = 100

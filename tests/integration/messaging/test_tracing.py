@@ -12,7 +12,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, get_current_span
 
-from ._pipeline import Pipeline, record_effect, wait_until
+from tests.fixtures.waiting import wait_until
+
+from ._pipeline import Pipeline, record_effect
 
 
 def _provider(service: str, exporter: InMemorySpanExporter) -> TracerProvider:

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import grpc
 from lfr_alerts.bootstrap import AlertsComponents
 from lfr_alerts.bootstrap import build_components as build_alerts
 from lfr_alerts.entrypoints.consumers.face_matched import CONSUMER_NAME, face_matched_handler
@@ -46,7 +44,6 @@ from lfr_platform.crypto import (
 from lfr_platform.eventstore.repository import EventSourcedRepository
 from lfr_platform.eventstore.sql import SqlEventDatabase
 from lfr_platform.messaging.wire import EventMessage
-from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
 from lfr_retention.adapters.keys_grpc import GrpcKeyShredder
 from lfr_retention.bootstrap import RetentionComponents
 from lfr_retention.bootstrap import build_components as build_retention
@@ -55,6 +52,8 @@ from lfr_watchlists.domain.entry import AgeBand, Category, EntryDetails, EntryIm
 from lfr_watchlists.domain.events import WATCHLIST_EVENTS
 from lfr_watchlists.domain.watchlist import Watchlist, WatchlistPolicy
 
+from tests.fixtures import events
+from tests.fixtures.grpc_peers import DataKeysServer, serve_data_keys
 from tests.unit.deployments.conftest import (
     DEPLOYMENT,
     WATCHLIST,
@@ -69,36 +68,12 @@ MASTER_KEY = bytes(range(32))
 SOURCES = ("deployments", "watchlists", "alerts")
 
 
-class KeyRingServicer(keys_pb2_grpc.DataKeysServicer):
-    """What the deployments service answers, over a real KeyRing."""
-
-    def __init__(self, ring: KeyRing) -> None:
-        self.ring = ring
-        self.destroy_calls: list[tuple[str, str, str]] = []
-
-    async def GetDataKey(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC naming)
-        try:
-            key = await self.ring.data_key(request.deployment_id, request.data_class)
-        except KeyDestroyed as error:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"destroyed: {error.message}")
-        except KeyNotFound as error:
-            await context.abort(grpc.StatusCode.NOT_FOUND, error.message)
-        return keys_pb2.DataKey(key_id=f"{request.deployment_id}/{request.data_class}", key=key)
-
-    async def DestroyDataKey(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC naming)
-        self.destroy_calls.append((request.deployment_id, request.data_class, request.actor))
-        destroyed = await self.ring.destroy(request.deployment_id, request.data_class)
-        return keys_pb2.DestroyDataKeyResponse(
-            destroyed=destroyed, key_id=f"{request.deployment_id}/{request.data_class}"
-        )
-
-
 @dataclass
 class RetentionEnv:
     data_dir: Path
     clock: ManualClock
     ring: KeyRing
-    keys_servicer: KeyRingServicer
+    keys: DataKeysServer
     blobs: FileBlobStore
     deployments: World
     deployments_db: SqlEventDatabase
@@ -107,7 +82,10 @@ class RetentionEnv:
     retention: RetentionComponents
     ledger: SqlLedger
     face_jpegs: list[bytes]
-    keys_target: str
+
+    @property
+    def keys_target(self) -> str:
+        return self.keys.target
 
     # Other services' actions -------------------------------------------------------------------------
 
@@ -164,11 +142,13 @@ class RetentionEnv:
         key = blob_key(DataClass.ALERT_MEDIA, DEPLOYMENT, new_blob_id())
         crop = self.face_jpegs[hash(track_id) % len(self.face_jpegs)]
         await self.blobs.put(key, await self.ring.seal(DEPLOYMENT, DataClass.ALERT_MEDIA, crop, key.encode()))
-        message = face_matched(key, track_id, self.clock.now())
-        async with self.alerts.ctx.db.unit_of_work() as uow:
-            assert await uow.mark_processed(CONSUMER_NAME, message.event_id)
-            await face_matched_handler(self.alerts.ctx)(uow, message)
-            await uow.commit()
+        at = self.clock.now()
+        message = events.face_matched(
+            deployment_id=DEPLOYMENT, track_id=track_id, watchlist_id=WATCHLIST, entry_id="entry-0",
+            crop_blob_key=key, captured_at=at, at=at,
+        )  # fmt: skip
+        handler = face_matched_handler(self.alerts.ctx)
+        assert await events.deliver(self.alerts.ctx.db, CONSUMER_NAME, handler, message)
         await self.deliver_to_retention("retention-inference", message)
         alert_id = (await self.alerts.ctx.db.reader().list_streams("alert"))[-1]
         return alert_id, key
@@ -177,12 +157,8 @@ class RetentionEnv:
 
     async def deliver_to_retention(self, consumer: str, message: EventMessage) -> bool:
         """Exactly what the tracked EventConsumer does with one message."""
-        async with self.retention.kit.db.unit_of_work() as uow:
-            fresh = await uow.mark_processed(consumer, message.event_id)
-            if fresh:
-                await self.retention.handlers[consumer](uow, message)
-            await uow.commit()
-        return fresh
+        handler = self.retention.handlers[consumer]
+        return await events.deliver(self.retention.kit.db, consumer, handler, message)
 
     async def sync_retention(self) -> None:
         """Deliver every event of deployments, watchlists and alerts (redeliveries are skipped)."""
@@ -215,20 +191,6 @@ class RetentionEnv:
         return True
 
 
-def face_matched(crop_key: str, track_id: str, at: datetime) -> EventMessage:
-    """A FaceMatched exactly as inference publishes it (docs/architecture.md, event catalogue)."""
-    return EventMessage(
-        event_id=uuid.uuid4(), stream_id=track_id, stream_type="sighting", version=1, position=1,
-        event_type="FaceMatched", schema_version=1,
-        data={"deployment_id": DEPLOYMENT, "camera_id": "cam-1", "track_id": track_id,
-              "captured_at": at.isoformat(), "score": 0.74, "threshold": 0.6, "watchlist_id": WATCHLIST,
-              "entry_id": "entry-0", "crop_blob_key": crop_key, "model_version": "arcface-r100@1",
-              "quality": 0.9},
-        metadata={"actor": "inference", "role": "system", "correlation_id": "corr-1"},
-        occurred_at=at, recorded_at=at, source="inference",
-    )  # fmt: skip
-
-
 @asynccontextmanager
 async def retention_env(data_dir: Path, face_jpegs: list[bytes]) -> AsyncIterator[RetentionEnv]:
     clock = ManualClock(WINDOW_START - timedelta(hours=20))
@@ -237,11 +199,7 @@ async def retention_env(data_dir: Path, face_jpegs: list[bytes]) -> AsyncIterato
     async with deployments_db.engine.begin() as conn:  # the deployments service's migration makes it
         await conn.run_sync(data_keys_metadata.create_all)
     ring = KeyRing(MASTER_KEY, SqlWrappedKeyStore(deployments_db.engine))
-    servicer = KeyRingServicer(ring)
-    server = grpc.aio.server()
-    keys_pb2_grpc.add_DataKeysServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    keys = await serve_data_keys(ring)
 
     watchlists_db = SqlEventDatabase(f"sqlite+aiosqlite:///{data_dir / 'watchlists.db'}", clock=clock)
     await watchlists_db.migrate()
@@ -254,20 +212,19 @@ async def retention_env(data_dir: Path, face_jpegs: list[bytes]) -> AsyncIterato
     await alerts.kit.start_database()
     await alerts.ctx.views.create_tables()
 
-    shredder = GrpcKeyShredder.connect(f"127.0.0.1:{port}", RetentionSettings(data_dir=data_dir))
+    shredder = GrpcKeyShredder.connect(keys.target, RetentionSettings(data_dir=data_dir))
     retention = build_retention(RetentionSettings(data_dir=data_dir), clock=clock, keys=shredder)
     await retention.start()
 
     ledger = SqlLedger(_engine(data_dir / "audit.db"))
     await ledger.open()
-    env = RetentionEnv(data_dir, clock, ring, servicer, FileBlobStore(data_dir / "blobs"), world,
-                       deployments_db, watchlists_db, alerts, retention, ledger, face_jpegs,
-                       f"127.0.0.1:{port}")  # fmt: skip
+    env = RetentionEnv(data_dir, clock, ring, keys, FileBlobStore(data_dir / "blobs"), world,
+                       deployments_db, watchlists_db, alerts, retention, ledger, face_jpegs)  # fmt: skip
     try:
         yield env
     finally:
         await shredder.close()
-        await server.stop(0)
+        await keys.stop()
         await ledger.close()
         for db in (retention.kit.db, alerts.kit.db, watchlists_db, deployments_db):
             await db.dispose()

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -18,10 +18,10 @@ from lfr_platform.auth import EmbeddedIssuer
 from lfr_platform.crypto import DataClass, KeyDestroyed
 from lfr_platform.http import create_app
 from lfr_platform.messaging.settings import KafkaSettings
-from lfr_platform.messaging.wire import EventMessage
 from lfr_retention.entrypoints.http.routes import RetentionHttp, retention_router
 from lfr_retention.settings import RetentionSettings
 
+from tests.fixtures.events import event_message, publish
 from tests.integration.retention._env import RetentionEnv, retention_env
 from tests.unit.deployments.conftest import DEPLOYMENT
 
@@ -152,17 +152,11 @@ async def test_deployment_ended_on_the_broker_shreds_the_frames_key_at_once(
         await producer.start()
         scheduler = asyncio.create_task(parts.scheduler.run())  # first run happens now; then sleeps 1 h
         try:
-            now = datetime.now(UTC)
-            ended = EventMessage(
-                event_id=uuid.uuid4(), stream_id=DEPLOYMENT, stream_type="deployment", version=9, position=9,
-                event_type="DeploymentEnded", schema_version=1, data={"end_reason": "ended_by_silver"},
-                metadata={"actor": "ch-insp-silver", "role": "silver_commander"}, occurred_at=now,
-                recorded_at=now, source="deployments",
+            ended = event_message(
+                "deployment", DEPLOYMENT, "DeploymentEnded", {"end_reason": "ended_by_silver"},
+                actor="ch-insp-silver", role="silver_commander", version=9,
             )  # fmt: skip
-            topic = settings.retention_deployments_topic
-            await producer.send_and_wait(
-                topic, ended.to_bytes(), key=DEPLOYMENT.encode(), headers=ended.headers()
-            )
+            await publish(producer, settings.retention_deployments_topic, ended)
             await consumer.start()
             deadline = asyncio.get_running_loop().time() + 60
             while len(await parts.facts.receipts()) < 2:  # frames and alert_media keys

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,11 +24,10 @@ from lfr_inference.vision.embedder import MODEL_VERSION
 from lfr_inference.vision.pipeline import FacePipeline
 from lfr_platform.auth import EmbeddedIssuer
 from lfr_platform.clock import ManualClock
-from lfr_platform.crypto import DataClass, InMemoryWrappedKeyStore, KeyDestroyed, KeyNotFound, KeyRing
+from lfr_platform.crypto import DataClass, KeyRing
 from lfr_platform.eventstore import StoredEvent
 from lfr_platform.http import create_app
 from lfr_platform.messaging.wire import EventMessage
-from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
 from lfr_proto.lfr.watchlists.v1 import gallery_pb2, gallery_pb2_grpc
 from lfr_watchlists.bootstrap import WatchlistsComponents, build_components
 from lfr_watchlists.entrypoints.consumers.deployment_events import CONSUMER_NAME, deployment_events_handler
@@ -38,28 +36,15 @@ from lfr_watchlists.entrypoints.http.routes import watchlists_router
 from lfr_watchlists.settings import WatchlistsSettings
 from PIL import Image
 
+from tests.fixtures.events import deliver, event_message
+from tests.fixtures.grpc_peers import KeyRingDataKeys, in_memory_ring, serve_data_keys, serve_grpc
+
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 API = "/api/v1/watchlists"
-FACE_BOXES = {  # the face in each registry photo (x1, y1, x2, y2), as the pipeline finds it
-    "obama.jpg": (366, 79, 619, 425),
-    "obama2.jpg": (193, 215, 475, 636),
-    "obama3.jpg": (634, 249, 912, 608),
-    "biden.jpg": (423, 171, 715, 567),
-}
 
 
 def enrolment_pipeline() -> Enroller:
     return Enroller(FacePipeline(OnnxRuntimeBackend(), ENROL_DETECTOR, ENROL_QUALITY), MODEL_VERSION)
-
-
-def head(face_images_dir: Path, name: str, height: int = 360) -> np.ndarray:
-    """A head-and-shoulders cut of a registry photo, scaled to `height` pixels."""
-    image = Image.open(face_images_dir / name).convert("RGB")
-    x1, y1, x2, y2 = FACE_BOXES[name]
-    w, h = x2 - x1, y2 - y1
-    crop = image.crop((max(0, int(x1 - 0.5 * w)), max(0, int(y1 - 0.6 * h)), int(x2 + 0.5 * w),
-                       int(y2 + 0.4 * h)))
-    return np.asarray(crop.resize((int(crop.width * height / crop.height), height), Image.BILINEAR))
 
 
 def encode(rgb: np.ndarray, fmt: str = "JPEG") -> bytes:
@@ -76,24 +61,6 @@ def side_by_side(*faces: np.ndarray) -> np.ndarray:
         canvas[: face.shape[0], x : x + face.shape[1]] = face
         x += face.shape[1] + 40
     return canvas
-
-
-class KeyRingDataKeys(keys_pb2_grpc.DataKeysServicer):
-    """What the deployments service answers, over a real KeyRing."""
-
-    def __init__(self, ring: KeyRing) -> None:
-        self.ring = ring
-        self.calls = 0
-
-    async def GetDataKey(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC naming)
-        self.calls += 1
-        try:
-            key = await self.ring.data_key(request.deployment_id, request.data_class)
-        except KeyDestroyed as error:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"destroyed: {error.message}")
-        except KeyNotFound as error:
-            await context.abort(grpc.StatusCode.NOT_FOUND, error.message)
-        return keys_pb2.DataKey(key_id=f"{request.deployment_id}/{request.data_class}", key=key)
 
 
 def entry_form(**changes: Any) -> dict[str, Any]:
@@ -149,12 +116,8 @@ class WatchlistsEnv:
 
     async def deliver(self, message: EventMessage) -> bool:
         """Exactly what the EventConsumer does with one message (tracking row + handler + commit)."""
-        async with self.parts.kit.db.unit_of_work() as uow:
-            fresh = await uow.mark_processed(CONSUMER_NAME, message.event_id)
-            if fresh:
-                await deployment_events_handler(self.parts.services)(uow, message)
-            await uow.commit()
-        return fresh
+        handler = deployment_events_handler(self.parts.services)
+        return await deliver(self.parts.kit.db, CONSUMER_NAME, handler, message)
 
     async def gallery(self, deployment_id: str) -> gallery_pb2.GalleryResponse:
         async with grpc.aio.insecure_channel(self.grpc_target) as channel:
@@ -165,12 +128,8 @@ class WatchlistsEnv:
 def deployment_event(event_type: str, deployment_id: str, data: dict[str, Any], *,
                      actor: str = "supt-ao", role: str = "authorising_officer") -> EventMessage:
     """A deployment event exactly as the deployments service publishes it (docs/architecture.md)."""
-    return EventMessage(
-        event_id=uuid.uuid4(), stream_id=deployment_id, stream_type="deployment", version=5, position=5,
-        event_type=event_type, schema_version=1, data=data,
-        metadata={"actor": actor, "role": role, "correlation_id": "corr-dep"},
-        occurred_at=NOW, recorded_at=NOW, source="deployments",
-    )
+    return event_message("deployment", deployment_id, event_type, data, actor=actor, role=role, version=5,
+                         correlation_id="corr-dep", at=NOW)  # fmt: skip
 
 
 def authorised(deployment_id: str, watchlist_id: str, version: int) -> EventMessage:
@@ -182,14 +141,8 @@ def authorised(deployment_id: str, watchlist_id: str, version: int) -> EventMess
 @contextlib.asynccontextmanager
 async def running_watchlists(data_dir: Path, enroller: Enroller, *, database_url: str | None = None,
                              ring: KeyRing | None = None, **overrides: Any) -> AsyncIterator[WatchlistsEnv]:
-    ring = ring or KeyRing(bytes(range(32)), InMemoryWrappedKeyStore())
-    keys = KeyRingDataKeys(ring)
-    peers = grpc.aio.server()
-    keys_pb2_grpc.add_DataKeysServicer_to_server(keys, peers)
-    enrolment_registrar(enroller)(peers)
-    peers_port = peers.add_insecure_port("127.0.0.1:0")
-    await peers.start()
-    target = f"127.0.0.1:{peers_port}"
+    peers = await serve_data_keys(ring or in_memory_ring(), enrolment_registrar(enroller))
+    target = peers.target
     settings = WatchlistsSettings(data_dir=data_dir, database_url=database_url,
                                   grpc_targets={"deployments": target, "inference": target}, **overrides)
     clock = ManualClock(NOW)
@@ -197,19 +150,16 @@ async def running_watchlists(data_dir: Path, enroller: Enroller, *, database_url
     await parts.kit.start_database()
     await parts.rebuild_index()
     app = create_app("watchlists", [watchlists_router(parts.http)], parts.readiness_checks, settings)
-    own = grpc.aio.server()
-    gallery_registrar(parts.kit.db, parts.vault)(own)
-    own_port = own.add_insecure_port("127.0.0.1:0")
-    await own.start()
+    own = await serve_grpc(gallery_registrar(parts.kit.db, parts.vault))
     auth = settings.auth
     issuer = EmbeddedIssuer.load_or_create(settings.dev_key_path, auth.issuer, auth.audience)
     try:
-        yield WatchlistsEnv(parts, app, ring, keys, issuer, clock, data_dir, f"127.0.0.1:{own_port}")
+        yield WatchlistsEnv(parts, app, peers.ring, peers.servicer, issuer, clock, data_dir, own.target)
     finally:
-        await own.stop(None)
+        await own.stop()
         await parts.close()
         await parts.kit.db.dispose()
-        await peers.stop(None)
+        await peers.stop()
 
 
 def taken(on: date) -> str:

@@ -7,13 +7,8 @@ import numpy as np
 import pytest
 from lfr_inference.app.enrolment import Enroller
 
-from tests.integration.watchlists._env import (
-    WatchlistsEnv,
-    encode,
-    enrolment_pipeline,
-    head,
-    running_watchlists,
-)
+from tests.fixtures.faces import head_of
+from tests.integration.watchlists._env import WatchlistsEnv, encode, enrolment_pipeline, running_watchlists
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +26,12 @@ async def env(tmp_path: Path, enroller: Enroller) -> AsyncIterator[WatchlistsEnv
 def faces(face_images_dir: Path) -> dict[str, bytes]:
     """Real face photos as uploads: two of one man, one of another."""
     return {
-        "obama": encode(head(face_images_dir, "obama.jpg")),
-        "obama2": encode(head(face_images_dir, "obama2.jpg")),
-        "biden": encode(head(face_images_dir, "biden.jpg")),
+        "obama": encode(head_of(face_images_dir, "obama.jpg")),
+        "obama2": encode(head_of(face_images_dir, "obama2.jpg")),
+        "biden": encode(head_of(face_images_dir, "biden.jpg")),
     }
 
 
 @pytest.fixture(scope="module")
 def heads(face_images_dir: Path) -> dict[str, np.ndarray]:
-    return {name: head(face_images_dir, f"{name}.jpg") for name in ("obama", "obama2", "biden")}
+    return {name: head_of(face_images_dir, f"{name}.jpg") for name in ("obama", "obama2", "biden")}

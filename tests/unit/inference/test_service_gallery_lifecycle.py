@@ -4,7 +4,6 @@ port (a peer service); the event store is the platform's in-memory twin."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -15,6 +14,8 @@ from lfr_inference.app.ports import GallerySnapshot, GalleryTemplate
 from lfr_platform.clock import ManualClock
 from lfr_platform.eventstore import InMemoryEventDatabase
 from lfr_platform.messaging import EventMessage
+
+from tests.fixtures.events import event_message
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -33,19 +34,8 @@ class FakeGallerySource:
 
 
 def message(event_type: str, data: dict, version: int) -> EventMessage:
-    return EventMessage(
-        event_id=uuid.uuid4(),
-        stream_id="dep-1",
-        stream_type="deployment",
-        version=version,
-        position=version,
-        event_type=event_type,
-        schema_version=1,
-        data=data,
-        metadata={"actor": "s", "role": "silver_commander"},
-        occurred_at=NOW,
-        recorded_at=NOW,
-        source="deployments",
+    return event_message(
+        "deployment", "dep-1", event_type, data, actor="s", role="silver_commander", version=version, at=NOW
     )
 
 

@@ -3,7 +3,6 @@ for the authorising officer, detaching them at the end, and the gate the publish
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +13,8 @@ from lfr_platform.clock import ManualClock
 from lfr_platform.errors import DomainRuleViolation
 from lfr_platform.eventstore import InMemoryEventDatabase
 from lfr_platform.messaging.wire import EventMessage
+
+from tests.fixtures.events import event_message
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -26,19 +27,8 @@ def message(
     actor: str = "ao-1",
     role: str = "authorising_officer",
 ) -> EventMessage:
-    return EventMessage(
-        event_id=uuid.uuid4(),
-        stream_id=deployment_id,
-        stream_type="deployment",
-        version=version,
-        position=version,
-        event_type=event_type,
-        schema_version=1,
-        data=data or {},
-        metadata={"actor": actor, "role": role},
-        occurred_at=NOW,
-        recorded_at=NOW,
-        source="deployments",
+    return event_message(
+        "deployment", deployment_id, event_type, data, actor=actor, role=role, version=version, at=NOW
     )
 
 
