@@ -1,11 +1,11 @@
 """The deployments service as built by its bootstrap (real SQLite or PostgreSQL event store, real JWTs,
 the real calibration table, the real watchlist-summary projection), driven over REST.
 
-`RestWorld` has the shape of the unit tests' `World` (drafted/submitted/authorised/live/...,
-`run(command)`, `clock`, `watchlists.summaries[...] = summary(...)`), so the domain rule table runs
-unchanged through HTTP: each command becomes its REST call with a token for its (actor, role), and a
-summary assigned in a case is fed into the projection as the watchlist events that produce it, through
-the same handler the Kafka consumer calls.
+`RestWorld` has the shape of the unit tests' `World` (the same `Steps`: drafted/submitted/authorised/
+live/...; `run(command)`, `clock`, `watchlists.summaries[...] = summary(...)`), so the domain rule
+table runs unchanged through HTTP: each command becomes its REST call with a token for its (actor, role),
+and a summary assigned in a case is fed into the projection as the watchlist events that produce it,
+through the same handler the Kafka consumer calls.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,8 @@ from lfr_platform.eventstore import StoredEvent
 from lfr_platform.messaging.wire import EventMessage
 from pydantic import TypeAdapter
 
-from tests.unit.deployments.conftest import (
-    AO,
-    DEPLOYMENT,
-    PLANNER,
-    SILVER,
-    WATCHLIST,
-    WINDOW_START,
-    assessment,
-    complete_form,
-    summary,
-)
+from tests.fixtures.events import event_message
+from tests.unit.deployments.conftest import DEPLOYMENT, WATCHLIST, WINDOW_START, Steps, complete_form, summary
 
 API = "/api/v1/deployments"
 _FORM = TypeAdapter(Form1)
@@ -60,13 +51,8 @@ class RestRefused(Exception):
 def watchlist_message(
     event_type: str, watchlist_id: str, data: dict[str, Any], version: int = 1
 ) -> EventMessage:
-    now = datetime.now(UTC)
-    return EventMessage(
-        event_id=uuid.uuid4(), stream_id=watchlist_id, stream_type="watchlist", version=version,
-        position=version, event_type=event_type, schema_version=1, data=data,
-        metadata={"actor": "wlm-1", "role": "watchlist_manager"}, occurred_at=now, recorded_at=now,
-        source="watchlists",
-    )  # fmt: skip
+    return event_message("watchlist", watchlist_id, event_type, data, actor="wlm-1", role="watchlist_manager",
+                         version=version)  # fmt: skip
 
 
 def summary_as_events(s: WatchlistSummary) -> list[EventMessage]:
@@ -119,7 +105,7 @@ class SettableCalibration:
 
 
 @dataclass
-class RestWorld:
+class RestWorld(Steps):
     parts: DeploymentsComponents
     client: httpx.AsyncClient
     issuer: EmbeddedIssuer
@@ -160,45 +146,6 @@ class RestWorld:
 
     async def events(self, stream: str = DEPLOYMENT) -> list[StoredEvent]:
         return await self.parts.kit.db.reader().read_stream(stream)
-
-    # The unit World's arrangements, over REST ------------------------------------------------------
-    async def drafted(self, form: Form1 | None = None) -> None:
-        await self.run(
-            c.DraftDeployment(
-                actor=PLANNER[0], role=PLANNER[1], deployment_id=DEPLOYMENT, form=form or complete_form()
-            )
-        )
-        await self.run(
-            c.ReassessCommunityImpact(
-                actor=PLANNER[0], role=PLANNER[1], deployment_id=DEPLOYMENT, assessment=assessment()
-            )
-        )
-
-    async def submitted(self, form: Form1 | None = None) -> None:
-        await self.drafted(form)
-        await self.run(c.SubmitDeployment(actor=PLANNER[0], role=PLANNER[1], deployment_id=DEPLOYMENT))
-
-    async def authorised(self, form: Form1 | None = None) -> None:
-        await self.submitted(form)
-        await self.run(c.AuthoriseDeployment(actor=AO[0], role=AO[1], deployment_id=DEPLOYMENT))
-
-    async def live(self) -> None:
-        await self.authorised()
-        self.clock.set(WINDOW_START + timedelta(minutes=5))
-        await self.run(c.StartDeployment(actor=SILVER[0], role=SILVER[1], deployment_id=DEPLOYMENT))
-
-    async def halted(self) -> None:
-        await self.live()
-        await self.run(
-            c.HaltDeployment(
-                actor=SILVER[0], role=SILVER[1], deployment_id=DEPLOYMENT, reason="crowd crush risk"
-            )
-        )
-
-    async def ended(self) -> None:
-        await self.live()
-        await self.run(c.EndDeployment(actor=SILVER[0], role=SILVER[1], deployment_id=DEPLOYMENT))
-
 
 def _json(value: Any, adapter: TypeAdapter[Any]) -> Any:
     return adapter.dump_python(value, mode="json")

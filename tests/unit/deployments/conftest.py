@@ -94,22 +94,15 @@ def complete_form(**changes: object) -> Form1:
     return replace(form, **changes)  # type: ignore[arg-type]
 
 
-@dataclass
-class World:
-    bus: MessageBus[DeploymentServices]
-    db: InMemoryEventDatabase
+class Steps:
+    """Drive the deployment to a state with valid commands, through whatever `run` sends them by (the bus
+    here, REST in the integration tests' RestWorld)."""
+
     clock: ManualClock
-    watchlists: FakeWatchlists
-    calibration: FakeCalibration
 
     async def run(self, command: c.Command) -> list[StoredEvent]:
-        result: list[StoredEvent] = await self.bus.handle(command)
-        return result
+        raise NotImplementedError
 
-    async def events(self, stream: str = DEPLOYMENT) -> list[StoredEvent]:
-        return await self.db.reader().read_stream(stream)
-
-    # Drive the deployment to a state with valid commands.
     async def drafted(self, form: Form1 | None = None) -> None:
         actor, role = PLANNER
         await self.run(c.DraftDeployment(actor=actor, role=role, deployment_id=DEPLOYMENT,
@@ -138,6 +131,22 @@ class World:
     async def ended(self) -> None:
         await self.live()
         await self.run(c.EndDeployment(actor=SILVER[0], role=SILVER[1], deployment_id=DEPLOYMENT))
+
+
+@dataclass
+class World(Steps):
+    bus: MessageBus[DeploymentServices]
+    db: InMemoryEventDatabase
+    clock: ManualClock
+    watchlists: FakeWatchlists
+    calibration: FakeCalibration
+
+    async def run(self, command: c.Command) -> list[StoredEvent]:
+        result: list[StoredEvent] = await self.bus.handle(command)
+        return result
+
+    async def events(self, stream: str = DEPLOYMENT) -> list[StoredEvent]:
+        return await self.db.reader().read_stream(stream)
 
 
 @pytest.fixture
