@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -10,17 +9,13 @@ from lfr_deployments.app import commands as c
 from lfr_deployments.app.handlers import HANDLERS
 from lfr_deployments.domain.form1 import Threshold
 
+from tests.unit._attribution import Scenarios, assert_attributed
+
 from .conftest import AO, DEPLOYMENT, PLANNER, SILVER, WINDOW_END, World, assessment, complete_form
 
 D = DEPLOYMENT
-SCENARIOS: dict[type, Callable[[World], Awaitable[c.Command]]] = {}
-
-
-def scenario(command_type: type) -> Callable:
-    def register(fn: Callable[[World], Awaitable[c.Command]]) -> Callable:
-        SCENARIOS[command_type] = fn
-        return fn
-    return register
+SCENARIOS: Scenarios[World] = Scenarios()
+scenario = SCENARIOS.register
 
 
 @scenario(c.DraftDeployment)
@@ -105,8 +100,4 @@ def test_every_command_has_a_scenario() -> None:
 
 @pytest.mark.parametrize("command_type", list(SCENARIOS), ids=lambda t: t.__name__)
 async def test_every_command_records_actor_and_role(world: World, command_type: type) -> None:
-    command = await SCENARIOS[command_type](world)
-    stored = await world.run(command)
-    assert stored, f"{command_type.__name__} recorded no event"
-    for event in stored:
-        assert (event.metadata.actor, event.metadata.role) == (command.actor, command.role)
+    await assert_attributed(world, await SCENARIOS[command_type](world))
