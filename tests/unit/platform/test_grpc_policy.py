@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from grpc_health.v1 import health_pb2
-from lfr_platform.grpc_policy import ALLOWED_CALLERS, SERVICES, caller_service, may_call
+from lfr_platform.crypto import DataClass
+from lfr_platform.grpc_policy import (
+    ALLOWED_CALLERS,
+    DATA_KEY_CLASSES,
+    SERVED_BY,
+    SERVICES,
+    caller_service,
+    grpc_peers,
+    may_call,
+    may_get_data_key,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 HEALTH = {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}
@@ -63,6 +73,29 @@ def test_least_privilege_for_keys_watchlists_and_enrolment() -> None:
     assert may_call("ingest", "/grpc.health.v1.Health/Check")
     assert not may_call(None, "/grpc.health.v1.Health/Check")
     assert not may_call("retention", "/lfr.test.v1.Unlisted/Method")  # unlisted: nobody
+
+
+def test_data_key_classes_narrow_get_data_key() -> None:
+    assert set(DATA_KEY_CLASSES) == ALLOWED_CALLERS["/lfr.keys.v1.DataKeys/GetDataKey"]
+    assert may_get_data_key("ingest", "frames")
+    assert not may_get_data_key("ingest", DataClass.WATCHLIST_MEDIA)
+    assert not may_get_data_key("watchlists", "frames")
+    assert not may_get_data_key("retention", "frames")  # shreds, never opens
+    assert not may_get_data_key("inference", "bogus")
+
+
+def test_the_network_flows_follow_the_allow_list() -> None:
+    """tools/check_k8s.py checks the NetworkPolicies against `grpc_peers`; health needs no flow."""
+    assert {method.split("/")[1] for method in ALLOWED_CALLERS} == set(SERVED_BY)
+    assert {s: grpc_peers(s) for s in SERVICES} == {
+        "deployments": set(),
+        "ingest": {"deployments"},
+        "alerts": {"deployments"},
+        "watchlists": {"deployments", "inference"},
+        "inference": {"deployments", "watchlists"},
+        "retention": {"deployments"},
+        "audit": SERVICES - {"audit"},
+    }
 
 
 def test_a_certificate_names_one_service_or_none() -> None:

@@ -6,13 +6,16 @@ production must). Without it there is no verified caller to check: the embedded 
 tests) serves plaintext on 127.0.0.1 to one user's own processes, and only in development.
 
 A grpc.aio server interceptor sees the method but not the call's auth context, so the check wraps the
-method's handler: it runs first inside the call, where `context.auth_context()` is available.
+method's handler: it runs first inside the call, where `context.auth_context()` is available. The caller it
+verified stays known for the rest of the call (`verified_caller()`), for a servicer that narrows further
+(the deployments service's GetDataKey, per data class) without reading the certificate again.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +28,16 @@ from lfr_platform.telemetry import GrpcMetrics
 log = structlog.get_logger(__name__)
 
 Check = Callable[[grpc.aio.ServicerContext], Awaitable[None]]
+
+# grpc.aio runs each call in its own task, and the check runs in the handler's coroutine: a value set there
+# is the call's alone.
+_caller: ContextVar[str | None] = ContextVar("lfr_grpc_verified_caller", default=None)
+
+
+def verified_caller() -> str | None:
+    """The service `CallerPolicy` verified for the current call; None where no policy runs (plaintext
+    development, where there is no caller to verify)."""
+    return _caller.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,7 @@ class CallerPolicy(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc is
         peer = PeerCertificate.of(context)
         caller = peer.service
         if may_call(caller, method):
+            _caller.set(caller)
             return
         if caller is None:
             message = f"{method} refused: the client certificate names no LFR service ({peer.describe()})"

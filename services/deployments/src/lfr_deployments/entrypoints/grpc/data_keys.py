@@ -1,6 +1,7 @@
 """gRPC `lfr.keys.v1.DataKeys`: hands per-deployment data keys to ingest, inference, alerts and watchlists,
 and destroys them for retention. Errors map to status codes the clients translate:
-NOT_FOUND (unknown deployment), FAILED_PRECONDITION (destroyed), INVALID_ARGUMENT (unknown data class).
+NOT_FOUND (unknown deployment), FAILED_PRECONDITION (destroyed), INVALID_ARGUMENT (unknown data class),
+PERMISSION_DENIED (a data class `lfr_platform.grpc_policy.DATA_KEY_CLASSES` does not grant the caller).
 
 Key material is never logged. TODO(issue 9): the server is plaintext on 127.0.0.1 in embedded mode;
 `tls_port_credentials` is the hook for mTLS from `settings.grpc_tls` once the runtime accepts credentials.
@@ -8,11 +9,14 @@ Key material is never logged. TODO(issue 9): the server is plaintext on 127.0.0.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import grpc
-from lfr_platform.crypto import KeyDestroyed
+from lfr_platform.crypto import DataClass, KeyDestroyed
 from lfr_platform.errors import InvalidInput, LfrError, NotFound
+from lfr_platform.grpc_authorization import verified_caller
+from lfr_platform.grpc_policy import may_get_data_key
 from lfr_platform.runtime import GrpcRegistrar
 from lfr_platform.settings import TlsSettings
 from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
@@ -20,6 +24,8 @@ from lfr_proto.lfr.keys.v1 import keys_pb2, keys_pb2_grpc
 from lfr_deployments.app.data_keys import DataKeys
 
 SERVICE_NAME = "lfr.keys.v1.DataKeys"
+_DATA_CLASSES = frozenset(DataClass)
+log = logging.getLogger(__name__)
 
 
 class DataKeysServicer(keys_pb2_grpc.DataKeysServicer):
@@ -27,6 +33,20 @@ class DataKeysServicer(keys_pb2_grpc.DataKeysServicer):
         self._keys = keys
 
     async def GetDataKey(self, request: Any, context: grpc.aio.ServicerContext) -> Any:  # noqa: N802
+        caller = verified_caller()  # None: plaintext development, nobody to check (as for methods)
+        known = request.data_class in _DATA_CLASSES  # an unknown one is INVALID_ARGUMENT, below
+        if caller is not None and known and not may_get_data_key(caller, request.data_class):
+            log.warning(
+                "data key refused: caller=%s data_class=%s deployment_id=%s",
+                caller,
+                request.data_class,
+                request.deployment_id,
+            )
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"the {caller} service may not get {request.data_class} data keys "
+                "(allow-list: lfr_platform.grpc_policy.DATA_KEY_CLASSES)",
+            )
         try:
             kid, key = await self._keys.get(request.deployment_id, request.data_class)
         except LfrError as error:
