@@ -156,12 +156,17 @@ def check_crd_shape(docs: Iterable[dict]) -> list[str]:
 
 NAMESPACE = "lfr"
 SERVICES = SERVICES_WITH_DATABASE
-GRPC_CALLS = {  # caller -> services whose gRPC it calls (data keys, enrolment, gallery, catch-up, deletion)
-    "deployments": (), "ingest": ("deployments",), "alerts": ("deployments",),
-    "watchlists": ("deployments", "inference"), "inference": ("deployments", "watchlists"),
-    "audit": tuple(s for s in SERVICES if s != "audit"),
-    "retention": ("deployments", "watchlists", "inference", "alerts"),
-}
+
+
+def grpc_calls() -> dict[str, frozenset[str]]:
+    """Caller -> services whose gRPC it calls, from the one allow-list the servers enforce
+    (`lfr_platform.grpc_policy`), so a NetworkPolicy opening a gRPC port the caller may not use fails.
+    Imported here, as the settings step imports the services: the workspace venv has them."""
+    from lfr_platform.grpc_policy import grpc_peers
+
+    return {service: grpc_peers(service) for service in SERVICES}
+
+
 # Operator-managed and outside-the-namespace endpoints: (namespace, labels, ip).
 EXTRA_ENDPOINTS: dict[str, tuple[str | None, dict[str, str], str | None]] = {
     "kafka": (NAMESPACE, {"strimzi.io/cluster": "lfr-kafka", "strimzi.io/kind": "Kafka",
@@ -259,6 +264,7 @@ def strimzi_generated_policies(docs: list[dict]) -> list[dict]:
 
 def expected_flows() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
     """(needed flows, a sample of flows that must stay blocked) as (source, target, port)."""
+    calls = grpc_calls()
     needed = [("ingress-nginx", "gateway", 8080), ("inference", "triton", 8001), ("ingest", "camera", 554),
               ("kafka", "kafka", 9091), ("postgres", "postgres", 5432), ("triton", "kube-dns", 53)]
     blocked = [("gateway", "postgres", 5432), ("gateway", "kafka", 9093), ("gateway", "deployments", 9090),
@@ -269,9 +275,9 @@ def expected_flows() -> tuple[list[tuple[str, str, int]], list[tuple[str, str, i
     for service in SERVICES:
         needed += [("ingress-nginx", service, 8080), (service, "postgres", 5432), (service, "kafka", 9093),
                    (service, "otel-collector", 4317), (service, "internet", 443), (service, "kube-dns", 53)]
-        needed += [(service, target, 9090) for target in GRPC_CALLS[service]]
+        needed += [(service, target, 9090) for target in sorted(calls[service])]
         blocked += [(service, target, 9090) for target in SERVICES
-                    if target != service and target not in GRPC_CALLS[service]]
+                    if target != service and target not in calls[service]]
         blocked += [(service, "private-host", 443), (service, "kafka", 9091)]
         blocked.append(("ingress-nginx", service, 9090))
         if service != "inference":
