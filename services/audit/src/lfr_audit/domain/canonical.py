@@ -109,7 +109,7 @@ class LedgerEntry:
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> LedgerEntry:
         """Rebuild from a parsed payload; KeyError/TypeError/ValueError on a malformed one."""
-        expected = set(_PAYLOAD_KEYS)
+        expected = set(PAYLOAD_KEYS)
         if set(payload) != expected:
             raise ValueError(f"ledger payload keys differ: {sorted(set(payload) ^ expected)}")
         for key in ("version", "source_position", "schema_version"):
@@ -117,7 +117,7 @@ class LedgerEntry:
                 raise ValueError(f"{key} must be an integer")
         if not isinstance(payload["data"], Mapping) or not isinstance(payload["metadata"], Mapping):
             raise ValueError("data and metadata must be objects")
-        return cls(**{key: payload[key] for key in _PAYLOAD_KEYS})
+        return cls(**{key: payload[key] for key in PAYLOAD_KEYS})
 
     @classmethod
     def from_stored_event(cls, source_service: str, event: Any) -> LedgerEntry:
@@ -140,7 +140,7 @@ class LedgerEntry:
         )
 
 
-_PAYLOAD_KEYS = (
+PAYLOAD_KEYS = (
     "source_service",
     "event_id",
     "stream_id",

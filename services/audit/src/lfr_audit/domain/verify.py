@@ -25,28 +25,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from lfr_audit.domain.canonical import CANONICAL_ENCODER
+from lfr_audit.domain.canonical import CANONICAL_ENCODER, PAYLOAD_KEYS
 from lfr_audit.domain.chain import GENESIS_HASH
 from lfr_audit.domain.export import ExportEntry
 from lfr_audit.domain.merkle import EMPTY_ROOT
 from lfr_audit.domain.tree_head import SignedTreeHead, key_id, verify_tree_head
 
-PAYLOAD_KEYS = frozenset(
-    {
-        "source_service",
-        "event_id",
-        "stream_id",
-        "stream_type",
-        "version",
-        "source_position",
-        "event_type",
-        "schema_version",
-        "data",
-        "metadata",
-        "occurred_at",
-        "recorded_at",
-    }
-)
+# The canonical payload's keys, exactly: anything more or less is an insertion or a deletion.
+_PAYLOAD_KEY_SET = frozenset(PAYLOAD_KEYS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,7 +227,7 @@ class _Walk:
 def _check_canonical(canonical: bytes, sequence: int, where: str) -> None:
     try:
         payload = json.loads(canonical)
-        if not isinstance(payload, dict) or payload.keys() != PAYLOAD_KEYS:
+        if not isinstance(payload, dict) or payload.keys() != _PAYLOAD_KEY_SET:
             raise ValueError("the entry's fields are not the ledger's fields")
         if CANONICAL_ENCODER.encode(payload).encode("utf-8") != canonical:
             raise ValueError("the entry is not in canonical form")
