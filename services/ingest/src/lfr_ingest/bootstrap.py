@@ -51,19 +51,29 @@ class IngestParts:
     frames_ready: asyncio.Event
 
 
-def assemble(
-    settings: IngestSettings, keys: DataKeySource | None = None
-) -> tuple[ServiceRuntime, IngestParts]:
+def _camera_registry(settings: IngestSettings) -> tuple[ServiceKit, IngestApp]:
+    """The event store and the camera registry over it: what the service and the re-seal job share."""
     events_topic = settings.events_topic
     kit = ServiceKit(settings, router=lambda st: events_topic if st == Camera.stream_type else None)
-    media_root = settings.resolved_media_root
     ingest = IngestApp(
         kit.db,
         SourceUrlVault(settings.master_key_bytes(), settings.previous_master_keys_bytes()),
         Limits(
-            str(media_root), settings.default_fps, settings.max_fps, settings.max_width, settings.max_height
+            str(settings.resolved_media_root),
+            settings.default_fps,
+            settings.max_fps,
+            settings.max_width,
+            settings.max_height,
         ),
     )
+    return kit, ingest
+
+
+def assemble(
+    settings: IngestSettings, keys: DataKeySource | None = None
+) -> tuple[ServiceRuntime, IngestParts]:
+    kit, ingest = _camera_registry(settings)
+    media_root = settings.resolved_media_root
     if keys is None:
         target = settings.grpc_targets.get("deployments", DEFAULT_DEPLOYMENTS_TARGET)
         # Frames wait on a fetch: fail fast, the camera's buffer drops its oldest frames meanwhile.
@@ -193,12 +203,7 @@ async def reseal_camera_sources(settings: IngestSettings) -> list[str]:
     """Re-seal camera source URLs under the current master key without running the service (`lfr keys
     rotate` does this before it retires the embedded stack's old key). Needs only the database: the
     `CameraUpdated` events wait in the outbox until the service next starts."""
-    kit = ServiceKit(settings, router=lambda st: settings.events_topic if st == Camera.stream_type else None)
-    ingest = IngestApp(
-        kit.db,
-        SourceUrlVault(settings.master_key_bytes(), settings.previous_master_keys_bytes()),
-        Limits(str(settings.resolved_media_root)),
-    )
+    kit, ingest = _camera_registry(settings)
     await kit.start_database()
     try:
         await ingest.start()
