@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -185,11 +186,12 @@ def _inventory(root: Path, directories: list[str], start: str) -> list[BlobInfo]
     found = []
     for path in base.rglob("*"):
         key = path.relative_to(root).as_posix()
-        if not is_listed(key, start) or not path.is_file():
+        if not is_listed(key, start):
             continue
         try:
-            stat = path.stat()
+            status = path.stat()  # one stat: whether it is a file, and when it was written
         except FileNotFoundError:  # deleted while we walked: not there any more
             continue
-        found.append(BlobInfo(key, datetime.fromtimestamp(stat.st_mtime, UTC)))
+        if stat.S_ISREG(status.st_mode):
+            found.append(BlobInfo(key, datetime.fromtimestamp(status.st_mtime, UTC)))
     return sorted(found, key=lambda info: info.key)
